@@ -1,0 +1,85 @@
+# Helpers for VM scenarios, sourced by guest-run.sh inside the guest.
+# Every line the host harness reads starts with "PKRAM-VM: ".
+
+pk_log() { echo "PKRAM-VM: $*"; }
+
+pk_poweroff() {
+	sync
+	echo o >/proc/sysrq-trigger
+	sleep 60
+}
+
+pk_fail() {
+	trap - ERR
+	echo "PKRAM-VM: FAIL: $*"
+	pk_poweroff
+}
+
+pk_pass() {
+	echo "PKRAM-VM: PASS"
+	pk_poweroff
+}
+
+# pk_check DESCRIPTION COMMAND...: the command must succeed.
+pk_check() {
+	local what=$1
+	shift
+	if "$@"; then
+		pk_log "ok - $what"
+	else
+		pk_fail "$what"
+	fi
+}
+
+# pk_expect_fail DESCRIPTION EXPECTED-MESSAGE-PATTERN COMMAND...: the command must
+# fail and say something matching the pattern on stderr.
+pk_expect_fail() {
+	local what=$1 pattern=$2 err
+	shift 2
+	if err=$("$@" 2>&1 >/dev/null); then
+		pk_fail "$what: succeeded but should have failed"
+	fi
+	if ! grep -Eq -- "$pattern" <<<"$err"; then
+		pk_fail "$what: message '$err' does not match '$pattern'"
+	fi
+	pk_log "ok - $what ($err)"
+}
+
+pk_expect_eq() { # DESCRIPTION EXPECTED ACTUAL
+	[[ $2 == "$3" ]] || pk_fail "$1: expected '$2', got '$3'"
+	pk_log "ok - $1"
+}
+
+# The module's parameters as the next kernel's command line carries them
+# (pkram.NAME=VALUE), which is what modprobe would pass on a real machine.
+pk_cmdline_params() {
+	tr ' ' '\n' </proc/cmdline | sed -n 's/^pkram\.\([a-z_]*=.*\)/\1/p'
+}
+
+pk_load_module() {
+	modprobe libcrc32c
+	# shellcheck disable=SC2046
+	insmod "$PKRAM_BUILD/kmod/pkram.ko" $(pk_cmdline_params) "$@"
+}
+
+pk_cli() { "$PKRAM_BUILD/cli/pkram-cli" "$@"; }
+
+# pk_next_cmdline STAGE [HANDOVER-ARG]: this kernel's command line with the stage
+# and any old handover argument replaced.
+pk_next_cmdline() {
+	local line
+	line=$(sed -e 's/pkramtest\.stage=[^ ]*//g' -e 's/pkram\.handover=[^ ]*//g' -e 's/  */ /g' /proc/cmdline)
+	echo "$line pkramtest.stage=$1${2:+ $2}"
+}
+
+# pk_kexec STAGE [HANDOVER-ARG]: load this same kernel with kexec_file_load
+# (kexec -s, which never places segments in the reserved pool) and jump to it.
+pk_kexec() {
+	local append
+	append=$(pk_next_cmdline "$@")
+	pk_log "kexec into stage $1"
+	kexec -s -l "$PKRAM_BUILD/vm/vmlinuz" --initrd="$PKRAM_BUILD/vm/initramfs.cpio.gz" --append="$append"
+	sync
+	kexec -e
+	pk_fail "kexec -e returned"
+}

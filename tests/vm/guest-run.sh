@@ -1,0 +1,37 @@
+#!/bin/bash
+# Runs one stage of a VM scenario inside the guest (after guest-init). The stage
+# number comes from the kernel command line (pkramtest.stage=N, 1 when absent),
+# so a scenario continues where it left off after each kexec.
+set -uo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb
+# shellcheck source=/dev/null
+. /run/pkram-vm/job
+export PKRAM_REPO PKRAM_BUILD PKRAM_SCENARIO
+PKRAM_RESULTS=/run/pkram-vm
+export PKRAM_RESULTS
+stage=$(sed -n 's/.*pkramtest\.stage=\([0-9]*\).*/\1/p' /proc/cmdline)
+PKRAM_STAGE=${stage:-1}
+export PKRAM_STAGE
+
+kver=$(uname -r)
+mkdir -p "/lib/modules/$kver"
+mount --bind "$PKRAM_BUILD/vm/kernel/lib/modules/$kver" "/lib/modules/$kver"
+mount -t debugfs none /sys/kernel/debug 2>/dev/null
+mount -t tracefs none /sys/kernel/tracing 2>/dev/null
+mount -t bpf none /sys/fs/bpf 2>/dev/null
+hostname pkram-guest
+
+# shellcheck source=tests/vm/guest-lib.sh
+. "$PKRAM_REPO/tests/vm/guest-lib.sh"
+# shellcheck source=/dev/null
+. "$PKRAM_REPO/tests/vm/scenarios/$PKRAM_SCENARIO.sh"
+
+echo "PKRAM-VM: stage $PKRAM_STAGE of $PKRAM_SCENARIO on $kver"
+if ! declare -F "stage_$PKRAM_STAGE" >/dev/null; then
+	pk_fail "scenario $PKRAM_SCENARIO has no stage $PKRAM_STAGE"
+fi
+set -eE
+trap 'pk_fail "command failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+"stage_$PKRAM_STAGE"
+pk_fail "stage $PKRAM_STAGE returned without pk_pass or pk_kexec"

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Boots the Debian kernel in QEMU (TCG) with the pkram pool reserved and runs a
+# guest scenario (tests/vm/scenarios/NAME.sh) through all its kexec stages.
+# Passes only when the guest printed "PKRAM-VM: PASS" and the kernel printed no
+# warning, BUG, oops or panic. Results land in $BUILD/vm-results/NAME/.
+#
+# usage: run-scenario.sh [-b BUILD] [-t TIMEOUT_S] [-m MEM] [-p POOL] [-v] NAME
+#   POOL is SIZE$ADDR as for memmap= (default 256M$0x30000000); -v shows the console.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+build=${PKRAM_BUILD_DIR:-$repo/build}
+timeout_s=300
+mem=2G
+pool='256M$0x30000000'
+verbose=0
+extra_append=''
+while getopts 'b:t:m:p:a:v' opt; do
+	case $opt in
+	b) build=$(cd "$OPTARG" && pwd) ;;
+	t) timeout_s=$OPTARG ;;
+	m) mem=$OPTARG ;;
+	p) pool=$OPTARG ;;
+	a) extra_append=$OPTARG ;;
+	v) verbose=1 ;;
+	*) sed -n '2,10p' "$0" >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[[ $# -eq 1 ]] || { echo "usage: $0 [-b BUILD] [-t S] [-m MEM] [-p POOL] [-v] NAME" >&2; exit 2; }
+scenario=$1
+[[ -f $repo/tests/vm/scenarios/$scenario.sh ]] || { echo "run-scenario: no scenario '$scenario'" >&2; exit 2; }
+vm=$build/vm
+for f in vmlinux vmlinuz initramfs.cpio.gz; do
+	[[ -f $vm/$f ]] || { echo "run-scenario: $vm/$f is missing: run tests/setup.sh" >&2; exit 1; }
+done
+[[ -f $build/kmod/pkram.ko ]] || { echo "run-scenario: $build/kmod/pkram.ko is missing: build first" >&2; exit 1; }
+
+results=$build/vm-results/$scenario
+rm -rf "$results"
+mkdir -p "$results"
+cat >"$results/job" <<JOB
+PKRAM_REPO=$repo
+PKRAM_BUILD=$build
+PKRAM_SCENARIO=$scenario
+JOB
+log=$results/serial.log
+pool_param=${pool/\$/@}
+append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 memmap=$pool pkram.pool=$pool_param pkramtest.stage=1 $extra_append"
+
+start=$(date +%s.%N)
+set +e
+timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
+	-accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+	-display none -monitor none -no-reboot \
+	-serial "file:$log" \
+	-kernel "$vm/vmlinux" -initrd "$vm/initramfs.cpio.gz" -append "$append" \
+	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+	-virtfs "local,path=$results,mount_tag=results,security_model=none" \
+	</dev/null &
+qemu=$!
+if ((verbose)); then
+	tail -n +1 -F "$log" 2>/dev/null &
+	tailer=$!
+fi
+wait $qemu
+rc=$?
+set -e
+((verbose)) && { sleep 0.5; kill "$tailer" 2>/dev/null || true; }
+elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+verdict=PASS
+why=''
+if grep -Eq 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|UBSAN:|KASAN:' "$log"; then
+	verdict=FAIL why='the kernel printed a warning, BUG, oops or panic'
+elif ((rc == 124 || rc == 137)); then
+	verdict=FAIL why="timed out after ${timeout_s}s"
+elif grep -q '^PKRAM-VM: FAIL' "$log"; then
+	verdict=FAIL why=$(grep -m1 '^PKRAM-VM: FAIL' "$log")
+elif ! grep -q '^PKRAM-VM: PASS' "$log"; then
+	verdict=FAIL why="the guest never reported PASS (qemu exit $rc)"
+fi
+printf '{"scenario":"%s","verdict":"%s","seconds":%.1f,"kexecs":%d}\n' \
+	"$scenario" "$verdict" "$elapsed" "$(grep -c '^PKRAM-VM: kexec into' "$log" || true)" >"$results/summary.json"
+if [[ $verdict == PASS ]]; then
+	grep '^PKRAM-VM: ' "$log" | grep -v '^PKRAM-VM: PASS' || true
+	echo "run-scenario: $scenario PASS in ${elapsed}s"
+	exit 0
+fi
+echo "---- last 60 lines of $log ----"
+tail -n 60 "$log"
+echo "run-scenario: $scenario FAIL: $why"
+exit 1
