@@ -1,0 +1,71 @@
+// pkram-cli status / ls: the pool and its nodes.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+
+namespace pkram::cli {
+
+static int run_status(const Context &ctx, bool nodes_only)
+{
+	auto dev = open_device(ctx);
+	if (!dev)
+		return report(dev.error());
+	auto st = dev->status();
+	if (!st)
+		return report(st.error());
+	auto nodes = dev->nodes();
+	if (!nodes)
+		return report(nodes.error());
+	if (ctx.json) {
+		nlohmann::json j;
+		j["pool"] = {{"base", st->pool_base},
+			     {"bytes", st->pool_bytes},
+			     {"used_bytes", st->used_bytes},
+			     {"free_bytes", st->free_bytes},
+			     {"generation", st->generation},
+			     {"restored_nodes", st->restored_nodes},
+			     {"rejected_nodes", st->rejected_nodes},
+			     {"stale_pool_discarded", st->stale_discarded},
+			     {"abi_version", st->abi_version},
+			     {"format_version", st->format_version}};
+		j["nodes"] = nlohmann::json::array();
+		for (const auto &n : *nodes)
+			j["nodes"].push_back({{"name", n.name},
+					      {"state", to_string(n.state)},
+					      {"objects", n.nr_objects},
+					      {"data_bytes", n.data_bytes},
+					      {"meta_bytes", n.meta_bytes},
+					      {"open_fds", n.open_fds}});
+		std::cout << j.dump(2) << "\n";
+		return Exit::ok;
+	}
+	if (!nodes_only) {
+		std::printf("pool: %s at %#llx, %s used, %s free, generation %llu\n",
+			    human_bytes(st->pool_bytes).c_str(),
+			    static_cast<unsigned long long>(st->pool_base),
+			    human_bytes(st->used_bytes).c_str(), human_bytes(st->free_bytes).c_str(),
+			    static_cast<unsigned long long>(st->generation));
+		std::printf("at load: %u nodes restored, %u rejected%s\n", st->restored_nodes,
+			    st->rejected_nodes,
+			    st->stale_discarded ? ", a stale pool was found and discarded" : "");
+	}
+	std::printf("%-24s %-9s %8s %12s\n", "NODE", "STATE", "OBJECTS", "DATA");
+	for (const auto &n : *nodes)
+		std::printf("%-24s %-9s %8u %12s\n", n.name.c_str(),
+			    std::string(to_string(n.state)).c_str(), n.nr_objects,
+			    human_bytes(n.data_bytes).c_str());
+	return Exit::ok;
+}
+
+void setup_status(CLI::App &app, Context &ctx)
+{
+	auto *status = app.add_subcommand("status", "show the pool (size, use, what happened at load) and its nodes");
+	status->callback([&ctx] { ctx.exit_code = run_status(ctx, false); });
+	auto *ls = app.add_subcommand("ls", "list nodes with state, object count and size");
+	ls->callback([&ctx] { ctx.exit_code = run_status(ctx, true); });
+}
+
+} // namespace pkram::cli

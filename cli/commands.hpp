@@ -1,0 +1,39 @@
+// pkram-cli subcommands: each file adds one with setup_X(), whose callback
+// stores the exit code of running it in Context::exit_code.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "pkram/client.hpp"
+
+namespace pkram::cli {
+
+// Exit codes (documented in README and --help).
+enum Exit : int { ok = 0, failed = 1, usage = 2 };
+
+struct Context {
+	std::string device = default_device;
+	bool json = false;
+	int exit_code = Exit::ok;
+};
+
+// Prints "pkram-cli: <message>" on stderr and returns Exit::failed.
+int report(const Error &error);
+// Opens the device or reports why not.
+Result<Device> open_device(const Context &ctx);
+std::string human_bytes(uint64_t bytes);
+
+void setup_status(CLI::App &app, Context &ctx);
+void setup_info(CLI::App &app, Context &ctx);
+void setup_free(CLI::App &app, Context &ctx);
+void setup_seal(CLI::App &app, Context &ctx);
+void setup_cat(CLI::App &app, Context &ctx);
+void setup_save(CLI::App &app, Context &ctx);
+void setup_restore(CLI::App &app, Context &ctx);
+void setup_kexec(CLI::App &app, Context &ctx);
+void setup_create(CLI::App &app, Context &ctx);
+void setup_put(CLI::App &app, Context &ctx);
+
+} // namespace pkram::cli

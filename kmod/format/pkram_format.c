@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pkram persisted format: checks and writers shared by the module and the host
+ * library. Everything read from the pool is untrusted: every offset, length
+ * and count is checked before it is used, and records are copied out of the
+ * pool before their fields are looked at.
+ */
+#ifdef __KERNEL__
+#include <linux/bitops.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
+#define popcount64(x)	hweight64(x)
+#define ctz64(x)	__ffs64(x)
+#else
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#define popcount64(x)	__builtin_popcountll(x)
+#define ctz64(x)	__builtin_ctzll(x)
+#endif
+
+#include "pkram_format.h"
+
+#define FMT_PAGE	((u64)PKRAM_FMT_PAGE_SIZE)
+
+u32 pkram_fmt_crc32c(const void *data, size_t len)
+{
+	return ~pkram_fmt_crc32c_raw(~0U, data, len);
+}
+
+/* CRC32C of a record whose u32 crc field at crc_at is taken as zero. */
+static u32 crc_skipping(const void *data, size_t len, size_t crc_at)
+{
+	static const u8 zero[4];
+	const u8 *p = data;
+	u32 crc;
+
+	crc = pkram_fmt_crc32c_raw(~0U, p, crc_at);
+	crc = pkram_fmt_crc32c_raw(crc, zero, sizeof(zero));
+	crc = pkram_fmt_crc32c_raw(crc, p + crc_at + 4, len - crc_at - 4);
+	return ~crc;
+}
+
+/* ---- bitmaps ---------------------------------------------------------- */
+
+bool pkram_fmt_test_bit(const struct pkram_fmt_bitmap *map, u64 bit)
+{
+	return (map->words[bit / 64] >> (bit % 64)) & 1;
+}
+
+static void change_range(struct pkram_fmt_bitmap *map, u64 first, u64 nr,
+			 bool set)
+{
+	while (nr) {
+		u64 bit = first % 64;
+		u64 n = 64 - bit < nr ? 64 - bit : nr;
+		u64 mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
+
+		if (set)
+			map->words[first / 64] |= mask;
+		else
+			map->words[first / 64] &= ~mask;
+		first += n;
+		nr -= n;
+	}
+}
+
+void pkram_fmt_set_range(struct pkram_fmt_bitmap *map, u64 first, u64 nr)
+{
+	change_range(map, first, nr, true);
+}
+
+void pkram_fmt_clear_range(struct pkram_fmt_bitmap *map, u64 first, u64 nr)
+{
+	change_range(map, first, nr, false);
+}
+
+/* The first set bit in [first, first + nr), or PKRAM_FMT_NO_PAGE. */
+static u64 first_set(const struct pkram_fmt_bitmap *map, u64 first, u64 nr)
+{
+	while (nr) {
+		u64 bit = first % 64;
+		u64 n = 64 - bit < nr ? 64 - bit : nr;
+		u64 mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
+		u64 hit = map->words[first / 64] & mask;
+
+		if (hit)
+			return first - bit + ctz64(hit);
+		first += n;
+		nr -= n;
+	}
+	return PKRAM_FMT_NO_PAGE;
+}
+
+bool pkram_fmt_range_clear(const struct pkram_fmt_bitmap *map, u64 first,
+			   u64 nr)
+{
+	return first_set(map, first, nr) == PKRAM_FMT_NO_PAGE;
+}
+
+u64 pkram_fmt_count_set(const struct pkram_fmt_bitmap *map)
+{
+	u64 i, n = 0;
+
+	for (i = 0; i < pkram_fmt_bitmap_words(map->nr_bits); i++)
+		n += popcount64(map->words[i]);
+	return n;
+}
+
+static u64 find_clear_between(const struct pkram_fmt_bitmap *map, u64 start,
+			      u64 limit, u64 nr, u64 align)
+{
+	u64 s = (start + align - 1) & ~(align - 1);
+
+	while (s < limit && nr <= limit - s) {
+		u64 hit = first_set(map, s, nr);
+
+		if (hit == PKRAM_FMT_NO_PAGE)
+			return s;
+		s = (hit + align) & ~(align - 1);
+	}
+	return PKRAM_FMT_NO_PAGE;
+}
+
+u64 pkram_fmt_find_clear(const struct pkram_fmt_bitmap *map, u64 nr,
+			 u64 align, u64 hint)
+{
+	u64 found;
+
+	if (!nr || !align || (align & (align - 1)) || nr > map->nr_bits)
+		return PKRAM_FMT_NO_PAGE;
+	if (hint >= map->nr_bits)
+		hint = 0;
+	found = find_clear_between(map, hint, map->nr_bits, nr, align);
+	if (found == PKRAM_FMT_NO_PAGE && hint)
+		found = find_clear_between(map, 0, hint + nr - 1 < map->nr_bits ?
+					   hint + nr - 1 : map->nr_bits,
+					   nr, align);
+	return found;
+}
+
+/* ---- names ------------------------------------------------------------ */
+
+int pkram_fmt_check_node_name(const char *name, size_t len)
+{
+	if (!len)
+		return -EINVAL;
+	if (len > PKRAM_FMT_NODE_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(name, '\0', len) || memchr(name, '/', len))
+		return -EINVAL;
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EINVAL;
+	return 0;
+}
+
+int pkram_fmt_check_obj_name(const char *name, size_t len)
+{
+	size_t start = 0, i;
+
+	if (!len)
+		return -EINVAL;
+	if (len > PKRAM_FMT_OBJ_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(name, '\0', len))
+		return -EINVAL;
+	/* A relative path: no leading or trailing '/', no empty, "." or ".." part. */
+	for (i = 0; i <= len; i++) {
+		size_t part;
+
+		if (i < len && name[i] != '/')
+			continue;
+		part = i - start;
+		if (!part || (part == 1 && name[start] == '.') ||
+		    (part == 2 && name[start] == '.' && name[start + 1] == '.'))
+			return -EINVAL;
+		start = i + 1;
+	}
+	return 0;
+}
+
+/* ---- superblock ------------------------------------------------------- */
+
+void pkram_fmt_super_update_crc(struct pkram_fmt_pool *pool)
+{
+	struct pkram_fmt_super *sb = (struct pkram_fmt_super *)pool->base;
+
+	sb->crc = crc_skipping(sb, FMT_PAGE,
+			       offsetof(struct pkram_fmt_super, crc));
+}
+
+void pkram_fmt_super_init(struct pkram_fmt_pool *pool, u64 token,
+			  u64 generation)
+{
+	struct pkram_fmt_super *sb = (struct pkram_fmt_super *)pool->base;
+
+	memset(sb, 0, FMT_PAGE);
+	sb->magic = PKRAM_FMT_SUPER_MAGIC;
+	sb->version = PKRAM_FMT_VERSION;
+	sb->pool_size = pool->size;
+	sb->token = token;
+	sb->generation = generation;
+	pkram_fmt_super_update_crc(pool);
+}
+
+#define fmt_fail(e, code, ...) ({						\
+	snprintf((e)->msg, sizeof((e)->msg), __VA_ARGS__);		\
+	(e)->err = (code);						\
+	(code);								\
+})
+
+int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
+			  struct pkram_fmt_error *err)
+{
+	const struct pkram_fmt_super *sb =
+		(const struct pkram_fmt_super *)pool->base;
+	u32 i;
+
+	err->err = 0;
+	err->msg[0] = '\0';
+	if (pool->size < 2 * FMT_PAGE)
+		return fmt_fail(err, -EINVAL, "pool smaller than two pages");
+	if (sb->magic != PKRAM_FMT_SUPER_MAGIC)
+		return fmt_fail(err, -ENOENT, "no pkram superblock");
+	if (sb->crc != crc_skipping(sb, FMT_PAGE,
+				    offsetof(struct pkram_fmt_super, crc)))
+		return fmt_fail(err, -EBADMSG, "superblock checksum mismatch");
+	if (sb->version != PKRAM_FMT_VERSION)
+		return fmt_fail(err, -EPROTO, "superblock format version %u, expected %u",
+			    sb->version, PKRAM_FMT_VERSION);
+	if (sb->token != token)
+		return fmt_fail(err, -ESTALE,
+			    "handover token %016llx does not match the pool's %016llx",
+			    (unsigned long long)token,
+			    (unsigned long long)sb->token);
+	if (sb->pool_size != pool->size)
+		return fmt_fail(err, -EINVAL, "superblock is for a pool of %llu bytes, not %llu",
+			    (unsigned long long)sb->pool_size,
+			    (unsigned long long)pool->size);
+	if (sb->nr_nodes > PKRAM_FMT_MAX_NODES)
+		return fmt_fail(err, -EBADMSG, "superblock lists %u nodes, more than %u",
+			    sb->nr_nodes, PKRAM_FMT_MAX_NODES);
+	if (sb->reserved0)
+		return fmt_fail(err, -EBADMSG, "superblock reserved field is not zero");
+	for (i = 0; i < sizeof(sb->reserved) / sizeof(sb->reserved[0]); i++)
+		if (sb->reserved[i])
+			return fmt_fail(err, -EBADMSG, "superblock reserved field is not zero");
+	return 0;
+}
+
+/* ---- reading a node --------------------------------------------------- */
+
+struct reader {
+	const struct pkram_fmt_pool *pool;
+	const struct pkram_fmt_bitmap *claimed;
+	struct pkram_fmt_bitmap *scratch;
+	struct pkram_fmt_error *err;
+	const struct pkram_fmt_block *blk;
+	u64 off;
+	u32 pos;
+	u32 used;
+	u64 next;
+	u32 seq;
+};
+
+static int enter_block(struct reader *r, u64 off)
+{
+	const struct pkram_fmt_block *blk;
+	u64 page = off >> PKRAM_FMT_PAGE_SHIFT;
+
+	if (off % FMT_PAGE || off < FMT_PAGE || off >= r->pool->size)
+		return fmt_fail(r->err, -EBADMSG,
+			    "metadata block %u at offset %#llx is outside the pool",
+			    r->seq, (unsigned long long)off);
+	if (pkram_fmt_test_bit(r->scratch, page))
+		return fmt_fail(r->err, -ELOOP,
+			    "metadata block %u at offset %#llx is used twice",
+			    r->seq, (unsigned long long)off);
+	if (pkram_fmt_test_bit(r->claimed, page))
+		return fmt_fail(r->err, -EBADMSG,
+			    "metadata block %u at offset %#llx belongs to another node",
+			    r->seq, (unsigned long long)off);
+	blk = (const struct pkram_fmt_block *)(r->pool->base + off);
+	if (blk->magic != PKRAM_FMT_BLOCK_MAGIC)
+		return fmt_fail(r->err, -EBADMSG,
+			    "metadata block %u at offset %#llx has a bad magic",
+			    r->seq, (unsigned long long)off);
+	if (blk->crc != crc_skipping(blk, FMT_PAGE,
+				     offsetof(struct pkram_fmt_block, crc)))
+		return fmt_fail(r->err, -EBADMSG,
+			    "metadata block %u at offset %#llx: checksum mismatch",
+			    r->seq, (unsigned long long)off);
+	/* The CRC matched: the header is a consistent copy from now on. */
+	if (blk->seq != r->seq || blk->used > PKRAM_FMT_BLOCK_PAYLOAD ||
+	    blk->reserved)
+		return fmt_fail(r->err, -EBADMSG,
+			    "metadata block %u at offset %#llx has a bad header",
+			    r->seq, (unsigned long long)off);
+	pkram_fmt_set_range(r->scratch, page, 1);
+	r->blk = blk;
+	r->off = off;
+	r->pos = 0;
+	r->used = blk->used;
+	r->next = blk->next;
+	r->seq++;
+	return 0;
+}
+
+static int read_bytes(struct reader *r, void *dst, size_t len, const char *what)
+{
+	u8 *out = dst;
+
+	while (len) {
+		u32 n;
+		int ret;
+
+		if (r->pos == r->used) {
+			if (!r->next)
+				return fmt_fail(r->err, -EBADMSG,
+					    "metadata ends inside %s", what);
+			ret = enter_block(r, r->next);
+			if (ret)
+				return ret;
+			continue;
+		}
+		n = r->used - r->pos < len ? r->used - r->pos : (u32)len;
+		memcpy(out, r->blk->payload + r->pos, n);
+		r->pos += n;
+		out += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static bool all_zero(const void *p, size_t len)
+{
+	const u8 *b = p;
+
+	while (len--)
+		if (*b++)
+			return false;
+	return true;
+}
+
+static int check_extent(struct reader *r, const struct pkram_fmt_extent *ext,
+			u64 stream_pages, u64 *next_index, u64 obj,
+			int stream)
+{
+	u64 pool_pages = pkram_fmt_nr_pages(r->pool);
+
+	if (!ext->nr_pages || ext->crc)
+		return fmt_fail(r->err, -EBADMSG, "object %llu stream %d: malformed extent",
+			    (unsigned long long)obj, stream);
+	if (ext->index < *next_index || ext->index >= stream_pages ||
+	    ext->nr_pages > stream_pages - ext->index)
+		return fmt_fail(r->err, -EBADMSG,
+			    "object %llu stream %d: extent at page %llu is unsorted, overlapping or beyond the stream's size",
+			    (unsigned long long)obj, stream,
+			    (unsigned long long)ext->index);
+	if (ext->pool_page < 1 || ext->pool_page >= pool_pages ||
+	    ext->nr_pages > pool_pages - ext->pool_page)
+		return fmt_fail(r->err, -EBADMSG,
+			    "object %llu stream %d: extent at pool page %llu (+%u) is outside the pool",
+			    (unsigned long long)obj, stream,
+			    (unsigned long long)ext->pool_page, ext->nr_pages);
+	if (!pkram_fmt_range_clear(r->scratch, ext->pool_page, ext->nr_pages))
+		return fmt_fail(r->err, -EBADMSG,
+			    "object %llu stream %d: extent at pool page %llu overlaps other pages of this node",
+			    (unsigned long long)obj, stream,
+			    (unsigned long long)ext->pool_page);
+	if (!pkram_fmt_range_clear(r->claimed, ext->pool_page, ext->nr_pages))
+		return fmt_fail(r->err, -EBADMSG,
+			    "object %llu stream %d: extent at pool page %llu overlaps another node",
+			    (unsigned long long)obj, stream,
+			    (unsigned long long)ext->pool_page);
+	pkram_fmt_set_range(r->scratch, ext->pool_page, ext->nr_pages);
+	*next_index = ext->index + ext->nr_pages;
+	return 0;
+}
+
+int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
+			struct pkram_fmt_bitmap *claimed,
+			struct pkram_fmt_bitmap *scratch,
+			const struct pkram_fmt_visitor *v,
+			struct pkram_fmt_error *err)
+{
+	struct reader r = {
+		.pool = pool, .claimed = claimed, .scratch = scratch, .err = err,
+	};
+	char name[PKRAM_FMT_OBJ_NAME_MAX + 8];
+	struct pkram_fmt_node node;
+	u64 obj, data_pages = 0;
+	u64 i;
+	int ret;
+
+	err->err = 0;
+	err->msg[0] = '\0';
+	memset(scratch->words, 0,
+	       pkram_fmt_bitmap_words(scratch->nr_bits) * sizeof(u64));
+	ret = enter_block(&r, head);
+	if (ret)
+		return ret;
+	ret = read_bytes(&r, &node, sizeof(node), "the node record");
+	if (ret)
+		return ret;
+	if (node.magic != PKRAM_FMT_NODE_MAGIC || node.flags ||
+	    !all_zero(node.reserved, sizeof(node.reserved)))
+		return fmt_fail(err, -EBADMSG, "bad node record");
+	if (!memchr(node.name, '\0', sizeof(node.name)) ||
+	    pkram_fmt_check_node_name(node.name, strlen(node.name)) ||
+	    !all_zero(node.name + strlen(node.name),
+		      sizeof(node.name) - strlen(node.name)))
+		return fmt_fail(err, -EBADMSG, "bad node name");
+	if (v && v->node) {
+		ret = v->node(v->ctx, &node);
+		if (ret)
+			return fmt_fail(err, ret, "node '%s' cannot be restored (%d)",
+				    node.name, ret);
+	}
+
+	for (obj = 0; obj < node.nr_objects; obj++) {
+		struct pkram_fmt_object rec;
+		u32 pad;
+		int s;
+
+		ret = read_bytes(&r, &rec, sizeof(rec), "an object record");
+		if (ret)
+			return ret;
+		if (rec.magic != PKRAM_FMT_OBJECT_MAGIC || rec.reserved ||
+		    !rec.name_len || rec.name_len > PKRAM_FMT_OBJ_NAME_MAX)
+			return fmt_fail(err, -EBADMSG, "object %llu: bad record",
+				    (unsigned long long)obj);
+		pad = (8 - rec.name_len % 8) % 8;
+		ret = read_bytes(&r, name, rec.name_len + pad, "an object name");
+		if (ret)
+			return ret;
+		if (pkram_fmt_check_obj_name(name, rec.name_len) ||
+		    !all_zero(name + rec.name_len, pad))
+			return fmt_fail(err, -EBADMSG, "object %llu: bad name",
+				    (unsigned long long)obj);
+		name[rec.name_len] = '\0';
+		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+			if (rec.size[s] > PKRAM_FMT_MAX_INDEX * FMT_PAGE)
+				return fmt_fail(err, -EBADMSG,
+					    "object %llu ('%.64s'): stream %d is too large",
+					    (unsigned long long)obj, name, s);
+		if (v && v->object) {
+			ret = v->object(v->ctx, &rec, name);
+			if (ret)
+				return fmt_fail(err, ret,
+					    "object %llu ('%.64s') cannot be restored (%d)",
+					    (unsigned long long)obj, name, ret);
+		}
+		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
+			u64 stream_pages = (rec.size[s] + FMT_PAGE - 1) /
+					   FMT_PAGE;
+			u64 next_index = 0;
+
+			for (i = 0; i < rec.nr_extents[s]; i++) {
+				struct pkram_fmt_extent ext;
+
+				ret = read_bytes(&r, &ext, sizeof(ext),
+						 "an extent");
+				if (ret)
+					return ret;
+				ret = check_extent(&r, &ext, stream_pages,
+						   &next_index, obj, s);
+				if (ret)
+					return ret;
+				data_pages += ext.nr_pages;
+				if (v && v->extent) {
+					ret = v->extent(v->ctx, s, &ext);
+					if (ret)
+						return fmt_fail(err, ret,
+							    "object %llu ('%.64s'): extent cannot be restored (%d)",
+							    (unsigned long long)obj,
+							    name, ret);
+				}
+			}
+		}
+	}
+	if (r.pos != r.used || r.next)
+		return fmt_fail(err, -EBADMSG, "metadata continues after the last object");
+	if (data_pages != node.nr_data_pages)
+		return fmt_fail(err, -EBADMSG,
+			    "node record counts %llu data pages, extents hold %llu",
+			    (unsigned long long)node.nr_data_pages,
+			    (unsigned long long)data_pages);
+	if (r.seq != node.nr_blocks)
+		return fmt_fail(err, -EBADMSG,
+			    "node record counts %llu metadata blocks, the chain has %u",
+			    (unsigned long long)node.nr_blocks, r.seq);
+	for (i = 0; i < pkram_fmt_bitmap_words(claimed->nr_bits); i++)
+		claimed->words[i] |= scratch->words[i];
+	return 0;
+}
+
+/* ---- writing a node --------------------------------------------------- */
+
+static struct pkram_fmt_block *block_at(struct pkram_fmt_writer *w, u64 off)
+{
+	return (struct pkram_fmt_block *)(w->pool->base + off);
+}
+
+static void seal_block(struct pkram_fmt_writer *w, u64 off)
+{
+	struct pkram_fmt_block *blk = block_at(w, off);
+
+	blk->crc = crc_skipping(blk, FMT_PAGE,
+				offsetof(struct pkram_fmt_block, crc));
+}
+
+static int new_block(struct pkram_fmt_writer *w)
+{
+	struct pkram_fmt_block *blk;
+	u64 off;
+	int ret;
+
+	ret = w->alloc_block(w->ctx, &off);
+	if (ret)
+		return ret;
+	blk = block_at(w, off);
+	memset(blk, 0, FMT_PAGE);
+	blk->magic = PKRAM_FMT_BLOCK_MAGIC;
+	blk->seq = w->seq++;
+	if (w->cur) {
+		block_at(w, w->cur)->next = off;
+		seal_block(w, w->cur);
+	} else {
+		w->head = off;
+	}
+	w->cur = off;
+	w->nr_blocks++;
+	return 0;
+}
+
+void pkram_fmt_writer_init(struct pkram_fmt_writer *w,
+			   struct pkram_fmt_pool *pool,
+			   int (*alloc_block)(void *ctx, u64 *offset),
+			   void *ctx)
+{
+	memset(w, 0, sizeof(*w));
+	w->pool = pool;
+	w->alloc_block = alloc_block;
+	w->ctx = ctx;
+}
+
+int pkram_fmt_writer_append(struct pkram_fmt_writer *w, const void *data,
+			    size_t len)
+{
+	const u8 *in = data;
+
+	while (len) {
+		struct pkram_fmt_block *blk;
+		u32 n;
+		int ret;
+
+		if (!w->cur || block_at(w, w->cur)->used == PKRAM_FMT_BLOCK_PAYLOAD) {
+			ret = new_block(w);
+			if (ret)
+				return ret;
+		}
+		blk = block_at(w, w->cur);
+		n = PKRAM_FMT_BLOCK_PAYLOAD - blk->used;
+		if (n > len)
+			n = (u32)len;
+		memcpy(blk->payload + blk->used, in, n);
+		blk->used += n;
+		in += n;
+		len -= n;
+	}
+	return 0;
+}
+
+u64 pkram_fmt_writer_finish(struct pkram_fmt_writer *w)
+{
+	struct pkram_fmt_node *node;
+
+	if (!w->head)
+		return 0;
+	seal_block(w, w->cur);
+	/* The node record opens the first block; only now is nr_blocks known. */
+	node = (struct pkram_fmt_node *)block_at(w, w->head)->payload;
+	node->nr_blocks = w->nr_blocks;
+	seal_block(w, w->head);
+	return w->head;
+}
+
+void pkram_fmt_chain_for_each(const struct pkram_fmt_pool *pool, u64 head,
+			      void (*fn)(void *ctx, u64 offset), void *ctx)
+{
+	u64 budget = pkram_fmt_nr_pages(pool);
+
+	while (head && head < pool->size && budget--) {
+		const struct pkram_fmt_block *blk =
+			(const struct pkram_fmt_block *)(pool->base + head);
+		u64 next = blk->next;
+
+		fn(ctx, head);
+		head = next;
+	}
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pkram: memory preserved across kexec - the ioctl ABI of /dev/pkram.
+ *
+ * This is the only header userspace shares with the module. The persisted
+ * pool format is separate (kmod/format/pkram_format.h) and has its own version.
+ *
+ * DOC: Objects and file descriptors
+ *
+ * /dev/pkram (root only by default) manages the pool. A *node* is a named unit
+ * of preservation; PKRAM_IOC_NODE_CREATE and PKRAM_IOC_NODE_OPEN return a node
+ * fd. An *object* lives in a node and has two streams: a sparse page stream
+ * (page index -> data) and a byte stream of arbitrary length (attributes, an
+ * application's own metadata). PKRAM_IOC_OBJ_OPEN on a node fd returns an
+ * object fd bound to one of the two streams (the byte stream with PKRAM_OBJ_BYTES); read(2), write(2), pread(2),
+ * pwrite(2) and lseek(2) work on it. Holes of the page stream read as zeros.
+ *
+ * Node states: OPEN (writable, not handed over) -> SEALED (read-only, handed
+ * over at the next kexec) -> RESTORED (found again after kexec, read-only).
+ * A SEALED or RESTORED node opened with PKRAM_NODE_OPEN_WRITE becomes OPEN
+ * again (its data stays where it is) and must be sealed again to be handed
+ * over. Nodes that are OPEN when the kernel kexecs are not handed over.
+ *
+ * DOC: Mapping of the seed's kernel API
+ *
+ *   pkram_prepare_save(node)      PKRAM_IOC_NODE_CREATE (or _OPEN with _WRITE)
+ *   pkram_prepare_save_obj(obj)   PKRAM_IOC_OBJ_OPEN with PKRAM_OBJ_CREATE
+ *   pkram_save_file_page(page)    pwrite(2) on an object fd
+ *   pkram_write(bytes)            write(2) on a PKRAM_OBJ_BYTES object fd
+ *   pkram_finish_save(node)       PKRAM_IOC_NODE_SEAL
+ *   pkram_prepare_load(node)      PKRAM_IOC_NODE_OPEN
+ *   pkram_prepare_load_obj(obj)   PKRAM_IOC_OBJ_STAT (iterate), PKRAM_IOC_OBJ_OPEN
+ *   pkram_load_file_page(page)    pread(2) on an object fd
+ *   pkram_read(bytes)             read(2) on a PKRAM_OBJ_BYTES object fd
+ *   pkram_finish_load(node)       close(2) of the node fd (data stays preserved)
+ *   pkram_discard_save / free     PKRAM_IOC_NODE_FREE
+ *
+ * DOC: Conventions and errors
+ *
+ * Every argument struct starts with __u32 size, the size userspace was built
+ * with; the module accepts older (smaller) and newer (larger, with the extra
+ * bytes zero) structs. Unknown flags and nonzero reserved fields are rejected.
+ * Names are passed as pointer and length, without a terminating NUL.
+ *
+ *   EINVAL        bad size, unknown flag, nonzero reserved field, bad name
+ *   ENAMETOOLONG  name longer than PKRAM_NODE_NAME_MAX / PKRAM_OBJ_NAME_MAX
+ *   EEXIST        a node or object of that name exists (with _EXCL)
+ *   ENOENT        no node or object of that name (or end of an iteration)
+ *   ENOSPC        the pool is full, or PKRAM_MAX_NODES sealed nodes exist
+ *   EROFS         write to a SEALED or RESTORED node
+ *   EBUSY         free of a node that still has open fds (or mappings)
+ *   EFBIG         offset beyond PKRAM_OBJ_MAX_SIZE
+ *   ENOTTY        unknown ioctl for this kind of fd
+ *   EFAULT        bad user pointer
+ */
+#ifndef _UAPI_LINUX_PKRAM_H
+#define _UAPI_LINUX_PKRAM_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define PKRAM_ABI_VERSION	1
+
+#define PKRAM_NODE_NAME_MAX	63	/* bytes; no '/', no NUL, not "." or ".." */
+#define PKRAM_OBJ_NAME_MAX	1023	/* bytes; a relative path, no "."/".." parts */
+#define PKRAM_MAX_NODES		496	/* sealed nodes one handover can carry */
+#define PKRAM_OBJ_MAX_SIZE	(1ULL << 44)	/* 16 TiB per stream */
+
+enum pkram_node_state {
+	PKRAM_NODE_STATE_OPEN = 1,
+	PKRAM_NODE_STATE_SEALED = 2,
+	PKRAM_NODE_STATE_RESTORED = 3,
+};
+
+/* PKRAM_IOC_POOL_STATUS: on /dev/pkram. All fields are output. */
+struct pkram_pool_status {
+	__u32 size;
+	__u32 abi_version;
+	__u32 format_version;
+	__u32 nr_nodes;
+	__u64 pool_base;	/* physical address */
+	__u64 pool_bytes;
+	__u64 used_bytes;	/* data and metadata of all nodes, superblock */
+	__u64 free_bytes;
+	__u64 generation;	/* handovers this pool went through */
+	__u32 restored_nodes;	/* at module load */
+	__u32 rejected_nodes;	/* at module load, see the kernel log */
+	__u32 stale_discarded;	/* 1 when a stale pool was found and discarded */
+	__u32 reserved;
+};
+
+/* PKRAM_IOC_NODE_CREATE, PKRAM_IOC_NODE_OPEN: on /dev/pkram; return a node fd. */
+#define PKRAM_NODE_OPEN_WRITE	(1U << 0)	/* _OPEN: make a sealed node OPEN again */
+struct pkram_node_open {
+	__u32 size;
+	__u32 flags;
+	__u64 name;		/* user pointer */
+	__u32 name_len;
+	__s32 fd;		/* out */
+};
+
+/* PKRAM_IOC_NODE_FREE: on /dev/pkram; gives every page of the node back. */
+struct pkram_node_free {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u64 name;
+	__u32 name_len;
+	__u32 reserved;
+};
+
+/*
+ * PKRAM_IOC_NODE_STAT: on /dev/pkram, iterates nodes: set index, get the
+ * node at that position (ENOENT past the end). PKRAM_IOC_NODE_INFO: on a node
+ * fd, the same for that node (index ignored).
+ */
+struct pkram_node_stat {
+	__u32 size;
+	__u32 index;		/* in */
+	char name[PKRAM_NODE_NAME_MAX + 1];	/* out, NUL-terminated */
+	__u32 state;		/* enum pkram_node_state */
+	__u32 nr_objects;
+	__u64 data_bytes;	/* pool bytes holding object data */
+	__u64 meta_bytes;	/* pool bytes holding this node's metadata */
+	__u32 open_fds;
+	__u32 reserved;
+};
+
+/* PKRAM_IOC_NODE_SEAL: on a node fd. */
+struct pkram_node_seal {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+};
+
+/* PKRAM_IOC_OBJ_OPEN: on a node fd; returns an object fd. */
+#define PKRAM_OBJ_CREATE	(1U << 0)	/* create if missing (OPEN node only) */
+#define PKRAM_OBJ_EXCL		(1U << 1)	/* with _CREATE: fail if it exists */
+#define PKRAM_OBJ_BYTES		(1U << 2)	/* bind the fd to the byte stream */
+struct pkram_obj_open {
+	__u32 size;
+	__u32 flags;
+	__u64 name;
+	__u32 name_len;
+	__s32 fd;		/* out */
+};
+
+/*
+ * PKRAM_IOC_OBJ_STAT: on a node fd, iterates objects in creation order: pass
+ * cursor (0 to start), get the first object with id >= cursor, its id, and
+ * its name copied to name/name_buf_len (ENOENT past the end; ENAMETOOLONG,
+ * with name_len set, when the buffer is too small). Continue with id + 1.
+ * PKRAM_IOC_OBJ_INFO: on an object fd, the same for that object.
+ */
+struct pkram_obj_stat {
+	__u32 size;
+	__u32 name_buf_len;	/* in */
+	__u64 cursor;		/* in */
+	__u64 name;		/* in: user buffer */
+	__u64 id;		/* out */
+	__u64 page_size;	/* out: page stream logical size, bytes */
+	__u64 byte_size;	/* out: byte stream length */
+	__u64 data_bytes;	/* out: pool bytes used by both streams */
+	__u32 name_len;		/* out */
+	__u32 reserved;
+};
+
+/*
+ * The size travels in each struct, not in the ioctl number, so structs can
+ * grow without new numbers (as iommufd and liveupdate do).
+ */
+#define PKRAM_IOC_MAGIC		0xB7
+#define PKRAM_IOC_POOL_STATUS	_IO(PKRAM_IOC_MAGIC, 0x00)
+#define PKRAM_IOC_NODE_CREATE	_IO(PKRAM_IOC_MAGIC, 0x01)
+#define PKRAM_IOC_NODE_OPEN	_IO(PKRAM_IOC_MAGIC, 0x02)
+#define PKRAM_IOC_NODE_FREE	_IO(PKRAM_IOC_MAGIC, 0x03)
+#define PKRAM_IOC_NODE_STAT	_IO(PKRAM_IOC_MAGIC, 0x04)
+#define PKRAM_IOC_NODE_INFO	_IO(PKRAM_IOC_MAGIC, 0x10)
+#define PKRAM_IOC_NODE_SEAL	_IO(PKRAM_IOC_MAGIC, 0x11)
+#define PKRAM_IOC_OBJ_OPEN	_IO(PKRAM_IOC_MAGIC, 0x12)
+#define PKRAM_IOC_OBJ_STAT	_IO(PKRAM_IOC_MAGIC, 0x13)
+#define PKRAM_IOC_OBJ_INFO	_IO(PKRAM_IOC_MAGIC, 0x20)
+
+#endif /* _UAPI_LINUX_PKRAM_H */

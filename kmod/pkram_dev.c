@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/pkram and the fds it hands out: node fds and object fds. Every ioctl
+ * argument starts with its size and is read with copy_struct_from_user(), so
+ * older and newer userspace both work; see include/uapi/linux/pkram.h.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "pkram_internal.h"
+
+struct pkram_obj_file {
+	struct pkram_object *obj;
+	int stream;
+};
+
+/* Largest argument struct; the buffer every ioctl reads into. */
+union pkram_ioc_arg {
+	struct pkram_pool_status pool_status;
+	struct pkram_node_open node_open;
+	struct pkram_node_free node_free;
+	struct pkram_node_stat node_stat;
+	struct pkram_node_seal node_seal;
+	struct pkram_obj_open obj_open;
+	struct pkram_obj_stat obj_stat;
+};
+
+struct pkram_ioc_ctx {
+	struct file *file;
+	void __user *uarg;
+	u32 usize;		/* the size userspace passed */
+	u32 ksize;		/* the size this module knows */
+};
+
+/* Copies the result back: as many bytes as both sides know. */
+static int reply(struct pkram_ioc_ctx *ctx, void *arg)
+{
+	*(u32 *)arg = ctx->ksize;
+	if (copy_to_user(ctx->uarg, arg, min(ctx->usize, ctx->ksize)))
+		return -EFAULT;
+	return 0;
+}
+
+static int copy_name(u64 uptr, u32 len, u32 max, char *buf)
+{
+	if (!len)
+		return -EINVAL;
+	if (len > max)
+		return -ENAMETOOLONG;
+	if (copy_from_user(buf, u64_to_user_ptr(uptr), len))
+		return -EFAULT;
+	buf[len] = '\0';
+	return 0;
+}
+
+static int copy_node_name(u64 uptr, u32 len, char *buf)
+{
+	int ret = copy_name(uptr, len, PKRAM_NODE_NAME_MAX, buf);
+
+	return ret ? ret : pkram_fmt_check_node_name(buf, len);
+}
+
+/*
+ * Wraps priv in a new fd: reserve the fd, answer userspace, create the file,
+ * install it last. On failure nothing of priv was consumed.
+ */
+static int install_fd(struct pkram_ioc_ctx *ctx, void *arg, s32 *fd_field,
+		      const char *name, const struct file_operations *fops,
+		      void *priv, int flags)
+{
+	struct file *file;
+	int fd, ret;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	*fd_field = fd;
+	ret = reply(ctx, arg);
+	if (ret)
+		goto err_put_fd;
+	file = anon_inode_getfile(name, fops, priv, flags);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_put_fd;
+	}
+	file->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	fd_install(fd, file);
+	return 0;
+
+err_put_fd:
+	put_unused_fd(fd);
+	return ret;
+}
+
+/* ---- object fds ------------------------------------------------------- */
+
+static ssize_t obj_read(struct file *file, char __user *buf, size_t len,
+			loff_t *ppos)
+{
+	struct pkram_obj_file *of = file->private_data;
+	ssize_t ret = pkram_object_read(pkram_pool, of->obj, of->stream, buf,
+					len, *ppos);
+
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+static ssize_t obj_write(struct file *file, const char __user *buf,
+			 size_t len, loff_t *ppos)
+{
+	struct pkram_obj_file *of = file->private_data;
+	ssize_t ret = pkram_object_write(pkram_pool, of->obj, of->stream, buf,
+					 len, *ppos);
+
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+static loff_t obj_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct pkram_obj_file *of = file->private_data;
+	struct pkram_object *obj = of->obj;
+	loff_t size;
+
+	down_read(&obj->lock);
+	size = obj->stream[of->stream].size;
+	up_read(&obj->lock);
+	return generic_file_llseek_size(file, offset, whence,
+					PKRAM_OBJ_MAX_SIZE, size);
+}
+
+static int obj_release(struct inode *inode, struct file *file)
+{
+	struct pkram_obj_file *of = file->private_data;
+
+	atomic_dec(&of->obj->node->users);
+	kfree(of);
+	return 0;
+}
+
+static long obj_ioctl(struct file *file, unsigned int cmd, unsigned long uarg);
+
+static const struct file_operations pkram_obj_fops = {
+	.owner = THIS_MODULE,
+	.read = obj_read,
+	.write = obj_write,
+	.llseek = obj_llseek,
+	.release = obj_release,
+	.unlocked_ioctl = obj_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/* ---- node fds --------------------------------------------------------- */
+
+static int node_release(struct inode *inode, struct file *file)
+{
+	struct pkram_node *node = file->private_data;
+
+	atomic_dec(&node->users);
+	return 0;
+}
+
+static long node_ioctl(struct file *file, unsigned int cmd, unsigned long uarg);
+
+static const struct file_operations pkram_node_fops = {
+	.owner = THIS_MODULE,
+	.release = node_release,
+	.unlocked_ioctl = node_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static int install_node_fd(struct pkram_ioc_ctx *ctx,
+			   struct pkram_node_open *arg, struct pkram_node *node)
+{
+	int ret = install_fd(ctx, arg, &arg->fd, "[pkram-node]",
+			     &pkram_node_fops, node, O_RDWR);
+
+	if (ret)
+		atomic_dec(&node->users);
+	return ret;
+}
+
+/* ---- ioctl handlers --------------------------------------------------- */
+
+static int ioc_pool_status(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_pool_status *arg = argp;
+	struct pkram_pool *pool = pkram_pool;
+
+	mutex_lock(&pool->lock);
+	arg->abi_version = PKRAM_ABI_VERSION;
+	arg->format_version = PKRAM_FMT_VERSION;
+	arg->nr_nodes = pool->nr_nodes;
+	arg->pool_base = pool->base;
+	arg->pool_bytes = pool->size;
+	spin_lock(&pool->alloc_lock);
+	arg->used_bytes = pool->used_pages << PKRAM_FMT_PAGE_SHIFT;
+	spin_unlock(&pool->alloc_lock);
+	arg->free_bytes = pool->size - arg->used_bytes;
+	arg->generation = pool->generation;
+	arg->restored_nodes = pool->restored_nodes;
+	arg->rejected_nodes = pool->rejected_nodes;
+	arg->stale_discarded = pool->stale_discarded;
+	mutex_unlock(&pool->lock);
+	return reply(ctx, arg);
+}
+
+static int ioc_node_create(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_node_open *arg = argp;
+	char name[PKRAM_NODE_NAME_MAX + 1];
+	struct pkram_node *node;
+	int ret;
+
+	if (arg->flags || arg->fd)
+		return -EINVAL;
+	ret = copy_node_name(arg->name, arg->name_len, name);
+	if (ret)
+		return ret;
+	ret = pkram_node_create(pkram_pool, name, arg->name_len, &node);
+	if (ret)
+		return ret;
+	return install_node_fd(ctx, arg, node);
+}
+
+static int ioc_node_open(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_node_open *arg = argp;
+	char name[PKRAM_NODE_NAME_MAX + 1];
+	struct pkram_node *node;
+	int ret;
+
+	if ((arg->flags & ~PKRAM_NODE_OPEN_WRITE) || arg->fd)
+		return -EINVAL;
+	ret = copy_node_name(arg->name, arg->name_len, name);
+	if (ret)
+		return ret;
+	ret = pkram_node_open(pkram_pool, name, arg->name_len,
+			      arg->flags & PKRAM_NODE_OPEN_WRITE, &node);
+	if (ret)
+		return ret;
+	return install_node_fd(ctx, arg, node);
+}
+
+static int ioc_node_free(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_node_free *arg = argp;
+	char name[PKRAM_NODE_NAME_MAX + 1];
+	int ret;
+
+	if (arg->flags || arg->reserved)
+		return -EINVAL;
+	ret = copy_node_name(arg->name, arg->name_len, name);
+	if (ret)
+		return ret;
+	return pkram_node_free(pkram_pool, name, arg->name_len);
+}
+
+static int ioc_node_stat(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_node_stat *arg = argp;
+	struct pkram_pool *pool = pkram_pool;
+	struct pkram_node *node;
+	u32 i = 0;
+	int ret = -ENOENT;
+
+	mutex_lock(&pool->lock);
+	list_for_each_entry(node, &pool->nodes, list) {
+		if (i++ == arg->index) {
+			pkram_node_stat(node, arg);
+			ret = 0;
+			break;
+		}
+	}
+	mutex_unlock(&pool->lock);
+	return ret ? ret : reply(ctx, arg);
+}
+
+static int ioc_node_info(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	pkram_node_stat(ctx->file->private_data, argp);
+	return reply(ctx, argp);
+}
+
+static int ioc_node_seal(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_node_seal *arg = argp;
+
+	if (arg->flags)
+		return -EINVAL;
+	return pkram_node_seal(pkram_pool, ctx->file->private_data);
+}
+
+static int ioc_obj_open(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	const u32 known = PKRAM_OBJ_CREATE | PKRAM_OBJ_EXCL | PKRAM_OBJ_BYTES;
+	struct pkram_obj_open *arg = argp;
+	struct pkram_node *node = ctx->file->private_data;
+	struct pkram_obj_file *of;
+	struct pkram_object *obj;
+	char *name;
+	int ret;
+
+	if ((arg->flags & ~known) || arg->fd)
+		return -EINVAL;
+	name = kmalloc(PKRAM_OBJ_NAME_MAX + 1, GFP_KERNEL);
+	if (!name)
+		return -ENOMEM;
+	ret = copy_name(arg->name, arg->name_len, PKRAM_OBJ_NAME_MAX, name);
+	if (!ret)
+		ret = pkram_fmt_check_obj_name(name, arg->name_len);
+	if (!ret)
+		ret = pkram_object_open(node, name, arg->name_len, arg->flags,
+					&obj);
+	kfree(name);
+	if (ret)
+		return ret;
+	of = kzalloc(sizeof(*of), GFP_KERNEL);
+	if (!of)
+		return -ENOMEM;
+	of->obj = obj;
+	of->stream = (arg->flags & PKRAM_OBJ_BYTES) ? PKRAM_FMT_STREAM_BYTES :
+						      PKRAM_FMT_STREAM_PAGES;
+	atomic_inc(&node->users);
+	/* A node that is not OPEN hands out read-only object fds. */
+	ret = install_fd(ctx, arg, &arg->fd, "[pkram-object]", &pkram_obj_fops,
+			 of, node->state == PKRAM_NODE_STATE_OPEN ? O_RDWR :
+								    O_RDONLY);
+	if (ret) {
+		atomic_dec(&node->users);
+		kfree(of);
+	}
+	return ret;
+}
+
+static int reply_obj_stat(struct pkram_ioc_ctx *ctx,
+			  struct pkram_obj_stat *arg, struct pkram_object *obj)
+{
+	u32 buf_len = arg->name_buf_len;
+	u64 ubuf = arg->name;
+
+	pkram_object_info(obj, arg);
+	if (buf_len < obj->name_len + 1) {
+		reply(ctx, arg);
+		return -ENAMETOOLONG;
+	}
+	if (copy_to_user(u64_to_user_ptr(ubuf), obj->name, obj->name_len + 1))
+		return -EFAULT;
+	return reply(ctx, arg);
+}
+
+static int ioc_obj_stat(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_obj_stat *arg = argp;
+	struct pkram_object *obj;
+	int ret;
+
+	if (arg->reserved || arg->id || arg->name_len)
+		return -EINVAL;
+	ret = pkram_object_stat(ctx->file->private_data, arg->cursor, &obj);
+	if (ret)
+		return ret;
+	return reply_obj_stat(ctx, arg, obj);
+}
+
+static int ioc_obj_info(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_obj_stat *arg = argp;
+	struct pkram_obj_file *of = ctx->file->private_data;
+
+	if (arg->reserved || arg->id || arg->name_len)
+		return -EINVAL;
+	return reply_obj_stat(ctx, arg, of->obj);
+}
+
+/* ---- dispatch --------------------------------------------------------- */
+
+struct pkram_ioc {
+	unsigned int cmd;
+	u32 min_size;		/* through the last field of ABI version 1 */
+	u32 size;
+	int (*fn)(struct pkram_ioc_ctx *ctx, void *arg);
+};
+
+#define IOC(_cmd, _fn, _struct, _last)					\
+	{ .cmd = _cmd, .fn = _fn, .size = sizeof(_struct),		\
+	  .min_size = offsetofend(_struct, _last) }
+
+static const struct pkram_ioc dev_iocs[] = {
+	IOC(PKRAM_IOC_POOL_STATUS, ioc_pool_status, struct pkram_pool_status, reserved),
+	IOC(PKRAM_IOC_NODE_CREATE, ioc_node_create, struct pkram_node_open, fd),
+	IOC(PKRAM_IOC_NODE_OPEN, ioc_node_open, struct pkram_node_open, fd),
+	IOC(PKRAM_IOC_NODE_FREE, ioc_node_free, struct pkram_node_free, reserved),
+	IOC(PKRAM_IOC_NODE_STAT, ioc_node_stat, struct pkram_node_stat, reserved),
+};
+
+static const struct pkram_ioc node_iocs[] = {
+	IOC(PKRAM_IOC_NODE_INFO, ioc_node_info, struct pkram_node_stat, reserved),
+	IOC(PKRAM_IOC_NODE_SEAL, ioc_node_seal, struct pkram_node_seal, flags),
+	IOC(PKRAM_IOC_OBJ_OPEN, ioc_obj_open, struct pkram_obj_open, fd),
+	IOC(PKRAM_IOC_OBJ_STAT, ioc_obj_stat, struct pkram_obj_stat, reserved),
+};
+
+static const struct pkram_ioc obj_iocs[] = {
+	IOC(PKRAM_IOC_OBJ_INFO, ioc_obj_info, struct pkram_obj_stat, reserved),
+};
+
+static long dispatch(struct file *file, unsigned int cmd, unsigned long uarg,
+		     const struct pkram_ioc *table, size_t n)
+{
+	struct pkram_ioc_ctx ctx = { .file = file, .uarg = (void __user *)uarg };
+	union pkram_ioc_arg arg;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		if (table[i].cmd == cmd)
+			break;
+	if (i == n)
+		return -ENOTTY;
+	if (get_user(ctx.usize, (u32 __user *)ctx.uarg))
+		return -EFAULT;
+	if (ctx.usize < table[i].min_size)
+		return -EINVAL;
+	ctx.ksize = table[i].size;
+	/* Newer userspace: the bytes this module does not know must be zero. */
+	ret = copy_struct_from_user(&arg, ctx.ksize, ctx.uarg, ctx.usize);
+	if (ret)
+		return ret == -E2BIG ? -EINVAL : ret;
+	return table[i].fn(&ctx, &arg);
+}
+
+static long dev_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
+{
+	return dispatch(file, cmd, uarg, dev_iocs, ARRAY_SIZE(dev_iocs));
+}
+
+static long node_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
+{
+	return dispatch(file, cmd, uarg, node_iocs, ARRAY_SIZE(node_iocs));
+}
+
+static long obj_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
+{
+	return dispatch(file, cmd, uarg, obj_iocs, ARRAY_SIZE(obj_iocs));
+}
+
+static const struct file_operations pkram_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice pkram_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "pkram",
+	.fops = &pkram_dev_fops,
+	.mode = 0600,
+};
+
+int pkram_dev_init(void)
+{
+	return misc_register(&pkram_misc);
+}
+
+void pkram_dev_exit(void)
+{
+	misc_deregister(&pkram_misc);
+}

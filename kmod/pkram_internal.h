@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pkram module internals: the pool, nodes and objects in memory.
+ *
+ * Lock order: pkram_pool.lock (node list, superblock) -> pkram_node.rwsem
+ * (state) -> pkram_node.objects_lock (object index) -> pkram_object.lock
+ * (streams) -> pkram_pool.alloc_lock (free-space map, a spinlock).
+ */
+#ifndef PKRAM_INTERNAL_H
+#define PKRAM_INTERNAL_H
+
+#include <linux/hashtable.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+#include "format/pkram_format.h"
+#include "include/uapi/linux/pkram.h"
+
+struct pkram_pool {
+	phys_addr_t base;
+	u64 size;
+	struct pkram_fmt_pool fmt;	/* .base is the memremap()ed pool */
+	struct resource *res;
+
+	struct mutex lock;		/* nodes, nr_nodes, the superblock */
+	struct list_head nodes;
+	u32 nr_nodes;
+
+	spinlock_t alloc_lock;		/* map, used_pages, hint */
+	struct pkram_fmt_bitmap map;	/* set bit: page in use */
+	u64 used_pages;
+	u64 hint;
+
+	u64 token;			/* what the next kernel must be told */
+	u64 generation;
+	u32 restored_nodes;
+	u32 rejected_nodes;
+	bool stale_discarded;
+};
+
+struct pkram_stream {
+	struct xarray pages;		/* page index -> xa_mk_value(pool page) */
+	u64 size;			/* logical size in bytes */
+	u64 nr_pages;			/* entries in pages */
+};
+
+struct pkram_object {
+	struct pkram_node *node;
+	u32 id;				/* index in node->objects */
+	struct hlist_node hash;		/* in node->by_name */
+	char *name;
+	u32 name_len;
+	struct rw_semaphore lock;	/* both streams */
+	struct pkram_stream stream[PKRAM_FMT_NR_STREAMS];
+};
+
+struct pkram_node {
+	struct list_head list;		/* in pkram_pool.nodes */
+	char name[PKRAM_NODE_NAME_MAX + 1];
+	atomic_t users;			/* open node and object fds */
+
+	struct rw_semaphore rwsem;	/* state, meta_head, nr_meta_blocks */
+	enum pkram_node_state state;
+	u64 meta_head;			/* first metadata block, 0 when OPEN */
+	u64 nr_meta_blocks;
+
+	struct mutex objects_lock;	/* objects, by_name, nr_objects */
+	struct xarray objects;		/* id -> struct pkram_object */
+	DECLARE_HASHTABLE(by_name, 8);
+	u32 nr_objects;
+};
+
+extern struct pkram_pool *pkram_pool;
+
+static inline void *pkram_page_addr(struct pkram_pool *pool, u64 pool_page)
+{
+	return pool->fmt.base + (pool_page << PKRAM_FMT_PAGE_SHIFT);
+}
+
+/* pkram_pool.c */
+u64 pkram_alloc_pages(struct pkram_pool *pool, u64 nr, u64 align);
+void pkram_free_pages(struct pkram_pool *pool, u64 first, u64 nr);
+void pkram_super_commit(struct pkram_pool *pool);
+
+/* pkram_node.c */
+struct pkram_node *pkram_node_alloc(const char *name, size_t len);
+void pkram_node_destroy(struct pkram_pool *pool, struct pkram_node *node,
+			bool release_pages);
+struct pkram_node *pkram_node_lookup(struct pkram_pool *pool,
+				     const char *name, size_t len);
+int pkram_node_create(struct pkram_pool *pool, const char *name, size_t len,
+		      struct pkram_node **out);
+int pkram_node_open(struct pkram_pool *pool, const char *name, size_t len,
+		    bool write, struct pkram_node **out);
+int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len);
+int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node);
+void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st);
+int pkram_node_restore(struct pkram_pool *pool, u64 head,
+		       struct pkram_fmt_bitmap *scratch,
+		       struct pkram_fmt_error *err);
+
+struct pkram_object *pkram_object_add(struct pkram_node *node,
+				      const char *name, size_t len);
+int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
+		      u32 flags, struct pkram_object **out);
+int pkram_object_stat(struct pkram_node *node, u64 cursor,
+		      struct pkram_object **out);
+void pkram_object_info(struct pkram_object *obj, struct pkram_obj_stat *st);
+ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
+			  int stream, char __user *buf, size_t len, loff_t pos);
+ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
+			   int stream, const char __user *buf, size_t len,
+			   loff_t pos);
+
+/* pkram_dev.c */
+int pkram_dev_init(void);
+void pkram_dev_exit(void);
+
+#endif /* PKRAM_INTERNAL_H */

@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pkram nodes and objects: creation, data I/O on the two streams, sealing a
+ * node into pool metadata, restoring it after kexec, and freeing it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/minmax.h>
+#include <linux/slab.h>
+#include <linux/stringhash.h>
+#include <linux/uaccess.h>
+
+#include "pkram_internal.h"
+
+#define PAGES_PER_HUGE	PKRAM_FMT_HUGE_PAGES
+#define PK_PAGE		((u64)PKRAM_FMT_PAGE_SIZE)
+
+static void stream_init(struct pkram_stream *st)
+{
+	xa_init(&st->pages);
+	st->size = 0;
+	st->nr_pages = 0;
+}
+
+static void stream_destroy(struct pkram_pool *pool, struct pkram_stream *st,
+			   bool release_pages)
+{
+	unsigned long index;
+	void *entry;
+
+	if (release_pages)
+		xa_for_each(&st->pages, index, entry)
+			pkram_free_pages(pool, xa_to_value(entry), 1);
+	xa_destroy(&st->pages);
+}
+
+static void object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
+			   bool release_pages)
+{
+	int s;
+
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+		stream_destroy(pool, &obj->stream[s], release_pages);
+	kfree(obj->name);
+	kfree(obj);
+}
+
+struct pkram_node *pkram_node_alloc(const char *name, size_t len)
+{
+	struct pkram_node *node = kzalloc(sizeof(*node), GFP_KERNEL);
+
+	if (!node)
+		return NULL;
+	INIT_LIST_HEAD(&node->list);
+	memcpy(node->name, name, len);
+	atomic_set(&node->users, 0);
+	init_rwsem(&node->rwsem);
+	node->state = PKRAM_NODE_STATE_OPEN;
+	mutex_init(&node->objects_lock);
+	xa_init_flags(&node->objects, XA_FLAGS_ALLOC);
+	hash_init(node->by_name);
+	return node;
+}
+
+static void free_meta_block(void *ctx, u64 offset)
+{
+	pkram_free_pages(ctx, offset >> PKRAM_FMT_PAGE_SHIFT, 1);
+}
+
+static void release_metadata(struct pkram_pool *pool, struct pkram_node *node)
+{
+	pkram_fmt_chain_for_each(&pool->fmt, node->meta_head, free_meta_block,
+				 pool);
+	node->meta_head = 0;
+	node->nr_meta_blocks = 0;
+}
+
+/* Frees a node nobody uses; its pages go back to the pool if asked. */
+void pkram_node_destroy(struct pkram_pool *pool, struct pkram_node *node,
+			bool release_pages)
+{
+	struct pkram_object *obj;
+	unsigned long id;
+
+	xa_for_each(&node->objects, id, obj)
+		object_destroy(pool, obj, release_pages);
+	xa_destroy(&node->objects);
+	if (release_pages && node->meta_head)
+		release_metadata(pool, node);
+	if (!list_empty(&node->list)) {
+		list_del(&node->list);
+		pool->nr_nodes--;
+	}
+	kfree(node);
+}
+
+struct pkram_node *pkram_node_lookup(struct pkram_pool *pool,
+				     const char *name, size_t len)
+{
+	struct pkram_node *node;
+
+	lockdep_assert_held(&pool->lock);
+	list_for_each_entry(node, &pool->nodes, list)
+		if (strlen(node->name) == len && !memcmp(node->name, name, len))
+			return node;
+	return NULL;
+}
+
+int pkram_node_create(struct pkram_pool *pool, const char *name, size_t len,
+		      struct pkram_node **out)
+{
+	struct pkram_node *node;
+	int ret = 0;
+
+	mutex_lock(&pool->lock);
+	if (pkram_node_lookup(pool, name, len)) {
+		ret = -EEXIST;
+		goto out;
+	}
+	if (pool->nr_nodes >= PKRAM_MAX_NODES) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	node = pkram_node_alloc(name, len);
+	if (!node) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	list_add_tail(&node->list, &pool->nodes);
+	pool->nr_nodes++;
+	atomic_inc(&node->users);
+	*out = node;
+out:
+	mutex_unlock(&pool->lock);
+	return ret;
+}
+
+int pkram_node_open(struct pkram_pool *pool, const char *name, size_t len,
+		    bool write, struct pkram_node **out)
+{
+	struct pkram_node *node;
+
+	mutex_lock(&pool->lock);
+	node = pkram_node_lookup(pool, name, len);
+	if (!node) {
+		mutex_unlock(&pool->lock);
+		return -ENOENT;
+	}
+	if (write) {
+		/* Unseal: the data stays in place; only the metadata goes. */
+		down_write(&node->rwsem);
+		if (node->state != PKRAM_NODE_STATE_OPEN) {
+			release_metadata(pool, node);
+			node->state = PKRAM_NODE_STATE_OPEN;
+			pkram_super_commit(pool);
+		}
+		up_write(&node->rwsem);
+	}
+	atomic_inc(&node->users);
+	*out = node;
+	mutex_unlock(&pool->lock);
+	return 0;
+}
+
+int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
+{
+	struct pkram_node *node;
+	int ret = 0;
+
+	mutex_lock(&pool->lock);
+	node = pkram_node_lookup(pool, name, len);
+	if (!node) {
+		ret = -ENOENT;
+	} else if (atomic_read(&node->users)) {
+		/* New users need pool->lock or an existing user: none can come. */
+		ret = -EBUSY;
+	} else {
+		pkram_node_destroy(pool, node, true);
+		pkram_super_commit(pool);
+	}
+	mutex_unlock(&pool->lock);
+	return ret;
+}
+
+/* ---- sealing ---------------------------------------------------------- */
+
+static int seal_alloc_block(void *ctx, u64 *offset)
+{
+	u64 page = pkram_alloc_pages(ctx, 1, 1);
+
+	if (page == PKRAM_FMT_NO_PAGE)
+		return -ENOSPC;
+	*offset = page << PKRAM_FMT_PAGE_SHIFT;
+	return 0;
+}
+
+/*
+ * Walks a stream's pages as extents of consecutive indices backed by
+ * consecutive pool pages; emits them when w is given, and counts them.
+ */
+static int stream_extents(struct pkram_stream *st, struct pkram_fmt_writer *w,
+			  u32 *count)
+{
+	struct pkram_fmt_extent ext = { 0 };
+	unsigned long index;
+	void *entry;
+	int ret;
+
+	*count = 0;
+	xa_for_each(&st->pages, index, entry) {
+		u64 page = xa_to_value(entry);
+
+		if (ext.nr_pages && index == ext.index + ext.nr_pages &&
+		    page == ext.pool_page + ext.nr_pages && ext.nr_pages < U32_MAX) {
+			ext.nr_pages++;
+			continue;
+		}
+		if (ext.nr_pages) {
+			(*count)++;
+			if (w) {
+				ret = pkram_fmt_writer_append(w, &ext, sizeof(ext));
+				if (ret)
+					return ret;
+			}
+		}
+		ext.index = index;
+		ext.pool_page = page;
+		ext.nr_pages = 1;
+	}
+	if (ext.nr_pages) {
+		(*count)++;
+		if (w)
+			return pkram_fmt_writer_append(w, &ext, sizeof(ext));
+	}
+	return 0;
+}
+
+static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj)
+{
+	static const u8 zero[8];
+	struct pkram_fmt_object rec = {
+		.magic = PKRAM_FMT_OBJECT_MAGIC,
+		.name_len = obj->name_len,
+	};
+	int s, ret;
+
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
+		rec.size[s] = obj->stream[s].size;
+		stream_extents(&obj->stream[s], NULL, &rec.nr_extents[s]);
+	}
+	ret = pkram_fmt_writer_append(w, &rec, sizeof(rec));
+	if (!ret)
+		ret = pkram_fmt_writer_append(w, obj->name, obj->name_len);
+	if (!ret)
+		ret = pkram_fmt_writer_append(w, zero, (8 - obj->name_len % 8) % 8);
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS && !ret; s++)
+		ret = stream_extents(&obj->stream[s], w, &rec.nr_extents[s]);
+	return ret;
+}
+
+/* Writes the node's metadata into the pool and lists it in the superblock. */
+int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node)
+{
+	struct pkram_fmt_node rec = { .magic = PKRAM_FMT_NODE_MAGIC };
+	struct pkram_fmt_writer w;
+	struct pkram_object *obj;
+	unsigned long id;
+	int ret = 0;
+
+	mutex_lock(&pool->lock);
+	down_write(&node->rwsem);
+	if (node->state != PKRAM_NODE_STATE_OPEN)
+		goto out;	/* sealing twice is harmless */
+
+	strscpy(rec.name, node->name, sizeof(rec.name));
+	rec.nr_objects = node->nr_objects;
+	xa_for_each(&node->objects, id, obj) {
+		int s;
+
+		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+			rec.nr_data_pages += obj->stream[s].nr_pages;
+	}
+	pkram_fmt_writer_init(&w, &pool->fmt, seal_alloc_block, pool);
+	ret = pkram_fmt_writer_append(&w, &rec, sizeof(rec));
+	xa_for_each(&node->objects, id, obj) {
+		if (ret)
+			break;
+		ret = write_object(&w, obj);
+	}
+	if (ret) {
+		pkram_fmt_chain_for_each(&pool->fmt, w.head, free_meta_block,
+					 pool);
+		goto out;
+	}
+	node->meta_head = pkram_fmt_writer_finish(&w);
+	node->nr_meta_blocks = w.nr_blocks;
+	node->state = PKRAM_NODE_STATE_SEALED;
+	pkram_super_commit(pool);
+out:
+	up_write(&node->rwsem);
+	mutex_unlock(&pool->lock);
+	return ret;
+}
+
+void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st)
+{
+	struct pkram_object *obj;
+	unsigned long id;
+	u64 pages = 0;
+
+	strscpy(st->name, node->name, sizeof(st->name));
+	down_read(&node->rwsem);
+	st->state = node->state;
+	st->meta_bytes = node->nr_meta_blocks * PK_PAGE;
+	up_read(&node->rwsem);
+	mutex_lock(&node->objects_lock);
+	st->nr_objects = node->nr_objects;
+	xa_for_each(&node->objects, id, obj) {
+		down_read(&obj->lock);
+		pages += obj->stream[0].nr_pages + obj->stream[1].nr_pages;
+		up_read(&obj->lock);
+	}
+	mutex_unlock(&node->objects_lock);
+	st->data_bytes = pages * PK_PAGE;
+	st->open_fds = atomic_read(&node->users);
+}
+
+/* ---- restoring -------------------------------------------------------- */
+
+struct restore_ctx {
+	struct pkram_pool *pool;
+	struct pkram_node *node;
+	struct pkram_object *obj;
+	u64 nr_blocks;
+};
+
+static int restore_node_cb(void *arg, const struct pkram_fmt_node *rec)
+{
+	struct restore_ctx *ctx = arg;
+	size_t len = strlen(rec->name);
+
+	if (pkram_node_lookup(ctx->pool, rec->name, len))
+		return -EEXIST;
+	ctx->node = pkram_node_alloc(rec->name, len);
+	if (!ctx->node)
+		return -ENOMEM;
+	ctx->nr_blocks = rec->nr_blocks;
+	return 0;
+}
+
+static int restore_object_cb(void *arg, const struct pkram_fmt_object *rec,
+			     const char *name)
+{
+	struct restore_ctx *ctx = arg;
+	struct pkram_object *obj;
+	int s;
+
+	obj = pkram_object_add(ctx->node, name, rec->name_len);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+		obj->stream[s].size = rec->size[s];
+	ctx->obj = obj;
+	return 0;
+}
+
+static int restore_extent_cb(void *arg, int stream,
+			     const struct pkram_fmt_extent *ext)
+{
+	struct restore_ctx *ctx = arg;
+	struct pkram_stream *st = &ctx->obj->stream[stream];
+	u32 i;
+	int ret;
+
+	for (i = 0; i < ext->nr_pages; i++) {
+		ret = xa_err(xa_store(&st->pages, ext->index + i,
+				      xa_mk_value(ext->pool_page + i),
+				      GFP_KERNEL));
+		if (ret)
+			return ret;
+		st->nr_pages++;
+	}
+	return 0;
+}
+
+int pkram_node_restore(struct pkram_pool *pool, u64 head,
+		       struct pkram_fmt_bitmap *scratch,
+		       struct pkram_fmt_error *err)
+{
+	struct restore_ctx ctx = { .pool = pool };
+	struct pkram_fmt_visitor visitor = {
+		.node = restore_node_cb,
+		.object = restore_object_cb,
+		.extent = restore_extent_cb,
+		.ctx = &ctx,
+	};
+	int ret;
+
+	mutex_lock(&pool->lock);
+	ret = pkram_fmt_load_node(&pool->fmt, head, &pool->map, scratch,
+				  &visitor, err);
+	if (ret) {
+		if (ctx.node)
+			pkram_node_destroy(pool, ctx.node, false);
+		goto out;
+	}
+	ctx.node->state = PKRAM_NODE_STATE_RESTORED;
+	ctx.node->meta_head = head;
+	ctx.node->nr_meta_blocks = ctx.nr_blocks;
+	list_add_tail(&ctx.node->list, &pool->nodes);
+	pool->nr_nodes++;
+	pr_info("node '%s' restored: %u objects\n", ctx.node->name,
+		ctx.node->nr_objects);
+out:
+	mutex_unlock(&pool->lock);
+	return ret;
+}
+
+/* ---- objects ---------------------------------------------------------- */
+
+static struct pkram_object *object_find(struct pkram_node *node,
+					const char *name, size_t len)
+{
+	struct pkram_object *obj;
+
+	hash_for_each_possible(node->by_name, obj, hash,
+			       full_name_hash(NULL, name, len))
+		if (obj->name_len == len && !memcmp(obj->name, name, len))
+			return obj;
+	return NULL;
+}
+
+/* Adds an empty object; the caller holds objects_lock or owns the node. */
+struct pkram_object *pkram_object_add(struct pkram_node *node,
+				      const char *name, size_t len)
+{
+	struct pkram_object *obj;
+	int s, ret;
+
+	if (object_find(node, name, len))
+		return ERR_PTR(-EEXIST);
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->name = kmemdup_nul(name, len, GFP_KERNEL);
+	if (!obj->name) {
+		kfree(obj);
+		return ERR_PTR(-ENOMEM);
+	}
+	obj->name_len = len;
+	obj->node = node;
+	init_rwsem(&obj->lock);
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+		stream_init(&obj->stream[s]);
+	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL);
+	if (ret) {
+		kfree(obj->name);
+		kfree(obj);
+		return ERR_PTR(ret);
+	}
+	hash_add(node->by_name, &obj->hash, full_name_hash(NULL, name, len));
+	node->nr_objects++;
+	return obj;
+}
+
+int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
+		      u32 flags, struct pkram_object **out)
+{
+	struct pkram_object *obj;
+	int ret = 0;
+
+	down_read(&node->rwsem);
+	mutex_lock(&node->objects_lock);
+	obj = object_find(node, name, len);
+	if (obj) {
+		if ((flags & PKRAM_OBJ_CREATE) && (flags & PKRAM_OBJ_EXCL))
+			ret = -EEXIST;
+	} else if (!(flags & PKRAM_OBJ_CREATE)) {
+		ret = -ENOENT;
+	} else if (node->state != PKRAM_NODE_STATE_OPEN) {
+		ret = -EROFS;
+	} else {
+		obj = pkram_object_add(node, name, len);
+		if (IS_ERR(obj))
+			ret = PTR_ERR(obj);
+	}
+	mutex_unlock(&node->objects_lock);
+	up_read(&node->rwsem);
+	if (!ret)
+		*out = obj;
+	return ret;
+}
+
+int pkram_object_stat(struct pkram_node *node, u64 cursor,
+		      struct pkram_object **out)
+{
+	unsigned long index = cursor;
+	struct pkram_object *obj;
+
+	if (cursor > U32_MAX)
+		return -ENOENT;
+	mutex_lock(&node->objects_lock);
+	obj = xa_find(&node->objects, &index, U32_MAX, XA_PRESENT);
+	mutex_unlock(&node->objects_lock);
+	if (!obj)
+		return -ENOENT;
+	*out = obj;	/* objects live as long as their node */
+	return 0;
+}
+
+void pkram_object_info(struct pkram_object *obj, struct pkram_obj_stat *st)
+{
+	down_read(&obj->lock);
+	st->id = obj->id;
+	st->page_size = obj->stream[PKRAM_FMT_STREAM_PAGES].size;
+	st->byte_size = obj->stream[PKRAM_FMT_STREAM_BYTES].size;
+	st->data_bytes = (obj->stream[0].nr_pages + obj->stream[1].nr_pages) *
+			 PK_PAGE;
+	st->name_len = obj->name_len;
+	up_read(&obj->lock);
+}
+
+/* ---- data ------------------------------------------------------------- */
+
+/*
+ * Backs page idx of a stream with pool memory: a whole aligned 2 MiB extent
+ * when the write covers one and it is free, else one page. Parts of a new
+ * page this write will not cover are zeroed, so no old pool bytes leak.
+ */
+static int stream_grow(struct pkram_pool *pool, struct pkram_stream *st,
+		       u64 idx, u32 off, size_t remaining)
+{
+	u64 first, i;
+	int ret;
+
+	if (idx % PAGES_PER_HUGE == 0 && !off &&
+	    remaining >= PAGES_PER_HUGE * PK_PAGE) {
+		unsigned long probe = idx;
+
+		if (!xa_find(&st->pages, &probe, idx + PAGES_PER_HUGE - 1,
+			     XA_PRESENT)) {
+			first = pkram_alloc_pages(pool, PAGES_PER_HUGE,
+						  PAGES_PER_HUGE);
+			if (first != PKRAM_FMT_NO_PAGE)
+				goto insert_huge;
+		}
+	}
+	first = pkram_alloc_pages(pool, 1, 1);
+	if (first == PKRAM_FMT_NO_PAGE)
+		return -ENOSPC;
+	if (off || remaining < PK_PAGE)
+		memset(pkram_page_addr(pool, first), 0, PK_PAGE);
+	ret = xa_err(xa_store(&st->pages, idx, xa_mk_value(first), GFP_KERNEL));
+	if (ret) {
+		pkram_free_pages(pool, first, 1);
+		return ret;
+	}
+	st->nr_pages++;
+	return 0;
+
+insert_huge:
+	for (i = 0; i < PAGES_PER_HUGE; i++) {
+		ret = xa_err(xa_store(&st->pages, idx + i,
+				      xa_mk_value(first + i), GFP_KERNEL));
+		if (ret) {
+			while (i--)
+				xa_erase(&st->pages, idx + i);
+			pkram_free_pages(pool, first, PAGES_PER_HUGE);
+			return ret;
+		}
+	}
+	st->nr_pages += PAGES_PER_HUGE;
+	return 0;
+}
+
+static void *stream_addr(struct pkram_pool *pool, struct pkram_stream *st,
+			 u64 idx)
+{
+	void *entry = xa_load(&st->pages, idx);
+
+	return entry ? pkram_page_addr(pool, xa_to_value(entry)) : NULL;
+}
+
+ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
+			   int stream, const char __user *buf, size_t len,
+			   loff_t pos)
+{
+	struct pkram_stream *st = &obj->stream[stream];
+	struct pkram_node *node = obj->node;
+	u64 fresh_end = 0;	/* bytes before this were zeroed or written */
+	size_t done = 0;
+	ssize_t ret = 0;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if ((u64)pos >= PKRAM_OBJ_MAX_SIZE)
+		return -EFBIG;
+	len = min_t(u64, len, PKRAM_OBJ_MAX_SIZE - pos);
+
+	down_read(&node->rwsem);
+	if (node->state != PKRAM_NODE_STATE_OPEN) {
+		up_read(&node->rwsem);
+		return -EROFS;
+	}
+	down_write(&obj->lock);
+	while (done < len) {
+		u64 p = pos + done;
+		u64 idx = p >> PKRAM_FMT_PAGE_SHIFT;
+		u32 off = p & (PK_PAGE - 1);
+		size_t n = min_t(size_t, PK_PAGE - off, len - done);
+		unsigned long left;
+		u8 *addr = stream_addr(pool, st, idx);
+
+		if (!addr) {
+			u64 before = st->nr_pages;
+
+			ret = stream_grow(pool, st, idx, off, len - done);
+			if (ret)
+				break;
+			fresh_end = (idx + st->nr_pages - before) * PK_PAGE;
+			addr = stream_addr(pool, st, idx);
+		}
+		left = copy_from_user(addr + off, buf + done, n);
+		done += n - left;
+		if (left) {
+			/* Never leave old pool bytes in pages made for this write. */
+			for (p = pos + done; p < fresh_end;
+			     p = round_down(p, PK_PAGE) + PK_PAGE) {
+				u8 *a = stream_addr(pool, st, p >> PKRAM_FMT_PAGE_SHIFT);
+				u32 o = p & (PK_PAGE - 1);
+
+				memset(a + o, 0, PK_PAGE - o);
+			}
+			ret = -EFAULT;
+			break;
+		}
+	}
+	if (done && pos + done > st->size)
+		st->size = pos + done;
+	up_write(&obj->lock);
+	up_read(&node->rwsem);
+	return done ? done : ret;
+}
+
+ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
+			  int stream, char __user *buf, size_t len, loff_t pos)
+{
+	struct pkram_stream *st = &obj->stream[stream];
+	size_t done = 0;
+	ssize_t ret = 0;
+
+	if (pos < 0)
+		return -EINVAL;
+	down_read(&obj->lock);
+	if ((u64)pos >= st->size)
+		goto out;
+	len = min_t(u64, len, st->size - pos);
+	while (done < len) {
+		u64 p = pos + done;
+		u32 off = p & (PK_PAGE - 1);
+		size_t n = min_t(size_t, PK_PAGE - off, len - done);
+		u8 *addr = stream_addr(pool, st, p >> PKRAM_FMT_PAGE_SHIFT);
+		unsigned long left;
+
+		left = addr ? copy_to_user(buf + done, addr + off, n) :
+			      clear_user(buf + done, n);
+		done += n - left;
+		if (left) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+out:
+	up_read(&obj->lock);
+	return done ? done : ret;
+}

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pkram: memory preserved across kexec, as a loadable module.
+ *
+ * The pool is a physical range the kernel command line keeps out of the page
+ * allocator (memmap=SIZE$ADDR) and that the module is told about with
+ * pool=SIZE@ADDR. All node data and metadata live in it from the moment they
+ * are written, so handing over at kexec costs nothing but the superblock, and
+ * restoring is validating metadata. Restoring needs the handover token of
+ * the previous kernel (handover=TOKEN, from /sys/kernel/pkram/handover).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/crash_dump.h>
+#include <linux/crc32c.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/kobject.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/vmalloc.h>
+
+#include "pkram_internal.h"
+
+#define PKRAM_MIN_POOL	(1ULL << 20)
+
+static char *pool_param;
+module_param_named(pool, pool_param, charp, 0444);
+MODULE_PARM_DESC(pool, "the pool, SIZE@ADDR, as reserved by memmap=SIZE$ADDR");
+
+static unsigned long long handover_param;
+module_param_named(handover, handover_param, ullong, 0444);
+MODULE_PARM_DESC(handover, "handover token of the previous kernel (/sys/kernel/pkram/handover)");
+
+struct pkram_pool *pkram_pool;
+static struct kobject *pkram_kobj;
+
+u32 pkram_fmt_crc32c_raw(u32 crc, const void *data, size_t len)
+{
+	return crc32c(crc, data, len);
+}
+
+u64 pkram_alloc_pages(struct pkram_pool *pool, u64 nr, u64 align)
+{
+	u64 first;
+
+	spin_lock(&pool->alloc_lock);
+	first = pkram_fmt_find_clear(&pool->map, nr, align, pool->hint);
+	if (first != PKRAM_FMT_NO_PAGE) {
+		pkram_fmt_set_range(&pool->map, first, nr);
+		pool->used_pages += nr;
+		pool->hint = first + nr;
+	}
+	spin_unlock(&pool->alloc_lock);
+	return first;
+}
+
+void pkram_free_pages(struct pkram_pool *pool, u64 first, u64 nr)
+{
+	spin_lock(&pool->alloc_lock);
+	pkram_fmt_clear_range(&pool->map, first, nr);
+	pool->used_pages -= nr;
+	spin_unlock(&pool->alloc_lock);
+}
+
+/* Writes the superblock: every node with metadata in the pool is handed over. */
+void pkram_super_commit(struct pkram_pool *pool)
+{
+	struct pkram_fmt_super *sb = (struct pkram_fmt_super *)pool->fmt.base;
+	struct pkram_node *node;
+	u32 n = 0;
+
+	lockdep_assert_held(&pool->lock);
+	pkram_fmt_super_init(&pool->fmt, pool->token, pool->generation);
+	list_for_each_entry(node, &pool->nodes, list) {
+		if (node->meta_head && n < PKRAM_FMT_MAX_NODES)
+			sb->node[n++] = node->meta_head;
+	}
+	sb->nr_nodes = n;
+	pkram_fmt_super_update_crc(&pool->fmt);
+}
+
+static int parse_pool(const char *s, u64 *base, u64 *size)
+{
+	char *end;
+
+	*size = memparse(s, &end);
+	if (*end != '@')
+		return -EINVAL;
+	*base = memparse(end + 1, &end);
+	if (*end && *end != '\n')
+		return -EINVAL;
+	return 0;
+}
+
+static int covered_bytes(struct resource *res, void *arg)
+{
+	*(u64 *)arg += resource_size(res);
+	return 0;
+}
+
+/* Refuses a pool the kernel might use, with what to put on the command line. */
+static int check_pool_range(u64 base, u64 size)
+{
+	u64 reserved = 0;
+
+	if (!size || !IS_ALIGNED(base, PAGE_SIZE) || !IS_ALIGNED(size, PAGE_SIZE)) {
+		pr_err("pool %llu@%#llx: base and size must be multiples of 4 KiB\n",
+		       size, base);
+		return -EINVAL;
+	}
+	if (size < PKRAM_MIN_POOL) {
+		pr_err("pool of %llu bytes is too small: use at least 1M, e.g. memmap=64M\\$%#llx and pkram.pool=64M@%#llx\n",
+		       size, base, base);
+		return -EINVAL;
+	}
+	if (region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT) {
+		pr_err("pool %lluM@%#llx overlaps System RAM: reserve it first with memmap=%lluM\\$%#llx on the kernel command line\n",
+		       size >> 20, base, size >> 20, base);
+		return -EINVAL;
+	}
+	walk_iomem_res_desc(IORES_DESC_RESERVED, IORESOURCE_MEM, base,
+			    base + size - 1, &reserved, covered_bytes);
+	if (reserved < size) {
+		pr_err("pool %lluM@%#llx is not reserved memory: add memmap=%lluM\\$%#llx to the kernel command line\n",
+		       size >> 20, base, size >> 20, base);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void restore_nodes(struct pkram_pool *pool)
+{
+	const struct pkram_fmt_super *sb = (const void *)pool->fmt.base;
+	struct pkram_fmt_bitmap scratch;
+	struct pkram_fmt_error err;
+	u64 *heads;
+	u32 nr, i;
+	int ret;
+
+	ret = pkram_fmt_check_super(&pool->fmt, handover_param, &err);
+	if (ret == -ENOENT) {
+		pr_info("no previous pool found: starting empty\n");
+		return;
+	}
+	if (ret) {
+		pool->stale_discarded = true;
+		if (!handover_param)
+			pr_warn("stale pool discarded: no handover token was given (pkram.handover=)\n");
+		else
+			pr_warn("stale pool discarded: %s\n", err.msg);
+		return;
+	}
+	/* Copy what is needed before the superblock is rewritten. */
+	nr = sb->nr_nodes;
+	pool->generation = sb->generation + 1;
+	heads = kmemdup(sb->node, nr * sizeof(heads[0]), GFP_KERNEL);
+	scratch.nr_bits = pool->map.nr_bits;
+	scratch.words = kvcalloc(pkram_fmt_bitmap_words(scratch.nr_bits),
+				 sizeof(u64), GFP_KERNEL);
+	if ((nr && !heads) || !scratch.words) {
+		pr_err("out of memory: cannot restore %u nodes\n", nr);
+		pool->rejected_nodes = nr;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		ret = pkram_node_restore(pool, heads[i], &scratch, &err);
+		if (ret) {
+			pool->rejected_nodes++;
+			pr_err("node %u (metadata at %#llx) rejected: %s\n",
+			       i, heads[i], err.msg);
+		} else {
+			pool->restored_nodes++;
+		}
+	}
+	pool->used_pages = pkram_fmt_count_set(&pool->map);
+	pr_info("restored %u nodes, rejected %u (generation %llu)\n",
+		pool->restored_nodes, pool->rejected_nodes, pool->generation);
+out:
+	kvfree(scratch.words);
+	kfree(heads);
+}
+
+static ssize_t handover_show(struct kobject *kobj, struct kobj_attribute *attr,
+			     char *buf)
+{
+	return sysfs_emit(buf, "%#llx\n", pkram_pool->token);
+}
+
+static ssize_t pool_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%llu@%#llx\n", pkram_pool->size,
+			  (u64)pkram_pool->base);
+}
+
+static struct kobj_attribute handover_attr = __ATTR_RO(handover);
+static struct kobj_attribute pool_attr = __ATTR_RO(pool);
+static struct attribute *pkram_attrs[] = {
+	&handover_attr.attr,
+	&pool_attr.attr,
+	NULL,
+};
+static const struct attribute_group pkram_attr_group = {
+	.attrs = pkram_attrs,
+};
+
+static int __init pkram_init(void)
+{
+	struct pkram_pool *pool;
+	u64 base, size;
+	int ret;
+
+	if (is_kdump_kernel()) {
+		pr_info("not touching the pool in a kdump kernel\n");
+		return -ENODEV;
+	}
+	if (!pool_param || parse_pool(pool_param, &base, &size)) {
+		pr_err("no pool given: boot with memmap=SIZE\\$ADDR and load with pool=SIZE@ADDR (pkram.pool=SIZE@ADDR on the kernel command line), e.g. memmap=256M\\$0x30000000 pkram.pool=256M@0x30000000\n");
+		return -EINVAL;
+	}
+	ret = check_pool_range(base, size);
+	if (ret)
+		return ret;
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	if (!pool)
+		return -ENOMEM;
+	pool->base = base;
+	pool->size = size;
+	mutex_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->nodes);
+	spin_lock_init(&pool->alloc_lock);
+
+	/* Exclusive: /dev/mem cannot map the pool while the module owns it. */
+	pool->res = request_mem_region_exclusive(base, size, "pkram");
+	if (!pool->res) {
+		pr_err("pool %lluM@%#llx is already claimed by another driver\n",
+		       size >> 20, base);
+		ret = -EBUSY;
+		goto err_free_pool;
+	}
+	pool->fmt.base = memremap(base, size, MEMREMAP_WB);
+	if (!pool->fmt.base) {
+		pr_err("cannot map the pool %lluM@%#llx\n", size >> 20, base);
+		ret = -ENOMEM;
+		goto err_release_region;
+	}
+	pool->fmt.size = size;
+	pool->map.nr_bits = size >> PKRAM_FMT_PAGE_SHIFT;
+	pool->map.words = kvcalloc(pkram_fmt_bitmap_words(pool->map.nr_bits),
+				   sizeof(u64), GFP_KERNEL);
+	if (!pool->map.words) {
+		ret = -ENOMEM;
+		goto err_unmap;
+	}
+	pkram_fmt_set_range(&pool->map, 0, 1);	/* the superblock */
+	pool->used_pages = 1;
+	pkram_pool = pool;
+
+	restore_nodes(pool);
+	do {
+		pool->token = get_random_u64();
+	} while (!pool->token);
+	mutex_lock(&pool->lock);
+	pkram_super_commit(pool);
+	mutex_unlock(&pool->lock);
+
+	pkram_kobj = kobject_create_and_add("pkram", kernel_kobj);
+	if (!pkram_kobj) {
+		ret = -ENOMEM;
+		goto err_nodes;
+	}
+	ret = sysfs_create_group(pkram_kobj, &pkram_attr_group);
+	if (ret)
+		goto err_kobj;
+	ret = pkram_dev_init();
+	if (ret)
+		goto err_kobj;
+	pr_info("pool %lluM@%#llx ready: %llu of %llu pages in use\n",
+		size >> 20, base, pool->used_pages, pool->map.nr_bits);
+	return 0;
+
+err_kobj:
+	kobject_put(pkram_kobj);
+err_nodes:
+	while (!list_empty(&pool->nodes))
+		pkram_node_destroy(pool, list_first_entry(&pool->nodes,
+							  struct pkram_node,
+							  list), false);
+	kvfree(pool->map.words);
+	pkram_pool = NULL;
+err_unmap:
+	memunmap(pool->fmt.base);
+err_release_region:
+	release_mem_region(base, size);
+err_free_pool:
+	kfree(pool);
+	return ret;
+}
+
+static void __exit pkram_exit(void)
+{
+	struct pkram_pool *pool = pkram_pool;
+
+	pkram_dev_exit();
+	kobject_put(pkram_kobj);
+	/*
+	 * The pool keeps its bytes, but a reload in the same kernel starts a new
+	 * handover token, so it does not restore them.
+	 */
+	while (!list_empty(&pool->nodes))
+		pkram_node_destroy(pool, list_first_entry(&pool->nodes,
+							  struct pkram_node,
+							  list), false);
+	kvfree(pool->map.words);
+	memunmap(pool->fmt.base);
+	release_mem_region(pool->base, pool->size);
+	kfree(pool);
+	pkram_pool = NULL;
+}
+
+module_init(pkram_init);
+module_exit(pkram_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("pkram: memory preserved across kexec");
+MODULE_VERSION("0.1");

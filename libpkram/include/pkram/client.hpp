@@ -1,0 +1,104 @@
+// The C++ client of /dev/pkram: RAII handles for the device, a node and an
+// object. Everything in userspace talks to the module through this.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pkram/result.hpp"
+#include "pkram/unique_fd.hpp"
+
+namespace pkram {
+
+inline constexpr const char *default_device = "/dev/pkram";
+
+enum class NodeState : uint32_t { open = 1, sealed = 2, restored = 3 };
+std::string_view to_string(NodeState state);
+
+enum class Stream { pages, bytes };
+
+struct PoolStatus {
+	uint32_t abi_version = 0;
+	uint32_t format_version = 0;
+	uint32_t nr_nodes = 0;
+	uint64_t pool_base = 0;
+	uint64_t pool_bytes = 0;
+	uint64_t used_bytes = 0;
+	uint64_t free_bytes = 0;
+	uint64_t generation = 0;
+	uint32_t restored_nodes = 0;
+	uint32_t rejected_nodes = 0;
+	bool stale_discarded = false;
+};
+
+struct NodeInfo {
+	std::string name;
+	NodeState state = NodeState::open;
+	uint32_t nr_objects = 0;
+	uint64_t data_bytes = 0;
+	uint64_t meta_bytes = 0;
+	uint32_t open_fds = 0;
+};
+
+struct ObjectInfo {
+	uint64_t id = 0;
+	std::string name;
+	uint64_t page_size = 0; // logical size of the page stream
+	uint64_t byte_size = 0; // length of the byte stream
+	uint64_t data_bytes = 0;
+};
+
+class Object {
+      public:
+	explicit Object(UniqueFd fd) : fd_(std::move(fd)) {}
+	// Reads up to len bytes at off; fewer only at the end of the stream.
+	Result<size_t> pread(void *buf, size_t len, uint64_t off) const;
+	// Reads the whole stream.
+	Result<std::string> read_all() const;
+	Status pwrite_all(const void *buf, size_t len, uint64_t off);
+	Result<ObjectInfo> info() const;
+	int fd() const { return fd_.get(); }
+
+      private:
+	UniqueFd fd_;
+};
+
+struct ObjectOpen {
+	Stream stream = Stream::pages;
+	bool create = false;
+	bool exclusive = false;
+};
+
+class Node {
+      public:
+	Node(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+	const std::string &name() const { return name_; }
+	Result<Object> open_object(std::string_view name, ObjectOpen how = {}) const;
+	Status seal();
+	Result<NodeInfo> info() const;
+	Result<std::vector<ObjectInfo>> objects() const;
+
+      private:
+	UniqueFd fd_;
+	std::string name_;
+};
+
+class Device {
+      public:
+	static Result<Device> open(const std::string &path = default_device);
+	Result<PoolStatus> status() const;
+	Result<Node> create_node(std::string_view name);
+	// write: make a sealed or restored node writable again (it must be
+	// sealed again to be handed over).
+	Result<Node> open_node(std::string_view name, bool write = false);
+	Status free_node(std::string_view name);
+	Result<std::vector<NodeInfo>> nodes() const;
+
+      private:
+	explicit Device(UniqueFd fd) : fd_(std::move(fd)) {}
+	UniqueFd fd_;
+};
+
+} // namespace pkram

@@ -1,0 +1,232 @@
+#include "pkram/client.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/pkram.h>
+
+namespace pkram {
+
+namespace {
+
+template <typename T> T zeroed_arg()
+{
+	T arg{};
+	arg.size = sizeof(T);
+	return arg;
+}
+
+uint64_t ptr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
+
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+} // namespace
+
+std::string_view to_string(NodeState state)
+{
+	switch (state) {
+	case NodeState::open:
+		return "open";
+	case NodeState::sealed:
+		return "sealed";
+	case NodeState::restored:
+		return "restored";
+	}
+	return "unknown";
+}
+
+Result<size_t> Object::pread(void *buf, size_t len, uint64_t off) const
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = ::pread(fd_.get(), static_cast<char *>(buf) + done, len - done,
+				    static_cast<off_t>(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno_error("read object data");
+		if (n == 0)
+			break;
+		done += static_cast<size_t>(n);
+	}
+	return done;
+}
+
+Result<std::string> Object::read_all() const
+{
+	std::string out;
+	constexpr size_t chunk = 1 << 20;
+	for (;;) {
+		size_t old = out.size();
+		out.resize(old + chunk);
+		auto n = pread(out.data() + old, chunk, old);
+		if (!n)
+			return n.error();
+		out.resize(old + *n);
+		if (*n < chunk)
+			return out;
+	}
+}
+
+Status Object::pwrite_all(const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = ::pwrite(fd_.get(), static_cast<const char *>(buf) + done, len - done,
+				     static_cast<off_t>(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno_error("write object data");
+		done += static_cast<size_t>(n);
+	}
+	return {};
+}
+
+static ObjectInfo to_object_info(const pkram_obj_stat &st, const char *name)
+{
+	return ObjectInfo{st.id, name, st.page_size, st.byte_size, st.data_bytes};
+}
+
+Result<ObjectInfo> Object::info() const
+{
+	std::string name(PKRAM_OBJ_NAME_MAX + 1, '\0');
+	auto arg = zeroed_arg<pkram_obj_stat>();
+	arg.name = ptr(name.data());
+	arg.name_buf_len = static_cast<uint32_t>(name.size());
+	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_INFO, &arg))
+		return errno_error("object info");
+	return to_object_info(arg, name.c_str());
+}
+
+Result<Object> Node::open_object(std::string_view name, ObjectOpen how) const
+{
+	auto arg = zeroed_arg<pkram_obj_open>();
+	arg.name = ptr(name.data());
+	arg.name_len = static_cast<uint32_t>(name.size());
+	arg.flags = (how.create ? PKRAM_OBJ_CREATE : 0) | (how.exclusive ? PKRAM_OBJ_EXCL : 0) |
+		    (how.stream == Stream::bytes ? PKRAM_OBJ_BYTES : 0);
+	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_OPEN, &arg))
+		return errno_error((how.create ? "create object " : "open object ") + quoted(name) +
+				   " in node " + quoted(name_));
+	return Object(UniqueFd(arg.fd));
+}
+
+Status Node::seal()
+{
+	auto arg = zeroed_arg<pkram_node_seal>();
+	if (ioctl(fd_.get(), PKRAM_IOC_NODE_SEAL, &arg))
+		return errno_error("seal node " + quoted(name_));
+	return {};
+}
+
+static NodeInfo to_node_info(const pkram_node_stat &st)
+{
+	return NodeInfo{st.name, static_cast<NodeState>(st.state), st.nr_objects, st.data_bytes,
+			st.meta_bytes, st.open_fds};
+}
+
+Result<NodeInfo> Node::info() const
+{
+	auto arg = zeroed_arg<pkram_node_stat>();
+	if (ioctl(fd_.get(), PKRAM_IOC_NODE_INFO, &arg))
+		return errno_error("node info of " + quoted(name_));
+	return to_node_info(arg);
+}
+
+Result<std::vector<ObjectInfo>> Node::objects() const
+{
+	std::vector<ObjectInfo> out;
+	std::string name(PKRAM_OBJ_NAME_MAX + 1, '\0');
+	for (uint64_t cursor = 0;;) {
+		auto arg = zeroed_arg<pkram_obj_stat>();
+		arg.cursor = cursor;
+		arg.name = ptr(name.data());
+		arg.name_buf_len = static_cast<uint32_t>(name.size());
+		if (ioctl(fd_.get(), PKRAM_IOC_OBJ_STAT, &arg)) {
+			if (errno == ENOENT)
+				return out;
+			return errno_error("list objects of node " + quoted(name_));
+		}
+		out.push_back(to_object_info(arg, name.c_str()));
+		cursor = arg.id + 1;
+	}
+}
+
+Result<Device> Device::open(const std::string &path)
+{
+	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		std::string hint = err == ENOENT ? " (is the pkram module loaded?)"
+				   : err == EACCES ? " (root, or a group granted by udev, is needed)"
+						   : "";
+		return make_error(err, "open " + path + hint);
+	}
+	return Device(UniqueFd(fd));
+}
+
+Result<PoolStatus> Device::status() const
+{
+	auto arg = zeroed_arg<pkram_pool_status>();
+	if (ioctl(fd_.get(), PKRAM_IOC_POOL_STATUS, &arg))
+		return errno_error("pool status");
+	return PoolStatus{arg.abi_version,   arg.format_version, arg.nr_nodes,
+			  arg.pool_base,     arg.pool_bytes,     arg.used_bytes,
+			  arg.free_bytes,    arg.generation,     arg.restored_nodes,
+			  arg.rejected_nodes, arg.stale_discarded != 0};
+}
+
+Result<Node> Device::create_node(std::string_view name)
+{
+	auto arg = zeroed_arg<pkram_node_open>();
+	arg.name = ptr(name.data());
+	arg.name_len = static_cast<uint32_t>(name.size());
+	if (ioctl(fd_.get(), PKRAM_IOC_NODE_CREATE, &arg))
+		return errno_error("create node " + quoted(name));
+	return Node(UniqueFd(arg.fd), std::string(name));
+}
+
+Result<Node> Device::open_node(std::string_view name, bool write)
+{
+	auto arg = zeroed_arg<pkram_node_open>();
+	arg.name = ptr(name.data());
+	arg.name_len = static_cast<uint32_t>(name.size());
+	arg.flags = write ? PKRAM_NODE_OPEN_WRITE : 0;
+	if (ioctl(fd_.get(), PKRAM_IOC_NODE_OPEN, &arg))
+		return errno_error("open node " + quoted(name));
+	return Node(UniqueFd(arg.fd), std::string(name));
+}
+
+Status Device::free_node(std::string_view name)
+{
+	auto arg = zeroed_arg<pkram_node_free>();
+	arg.name = ptr(name.data());
+	arg.name_len = static_cast<uint32_t>(name.size());
+	if (ioctl(fd_.get(), PKRAM_IOC_NODE_FREE, &arg)) {
+		int err = errno;
+		if (err == EBUSY)
+			return make_error(err, "free node " + quoted(name) +
+						       ": it is in use (open fds or mappings); close them first");
+		return make_error(err, "free node " + quoted(name));
+	}
+	return {};
+}
+
+Result<std::vector<NodeInfo>> Device::nodes() const
+{
+	std::vector<NodeInfo> out;
+	for (uint32_t i = 0;; i++) {
+		auto arg = zeroed_arg<pkram_node_stat>();
+		arg.index = i;
+		if (ioctl(fd_.get(), PKRAM_IOC_NODE_STAT, &arg)) {
+			if (errno == ENOENT)
+				return out;
+			return errno_error("list nodes");
+		}
+		out.push_back(to_node_info(arg));
+	}
+}
+
+} // namespace pkram

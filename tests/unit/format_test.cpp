@@ -1,0 +1,351 @@
+// The persisted format as the next kernel sees it: what is accepted, and that
+// each kind of damage is rejected with a message and leaves the map untouched.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "pkram_format.h"
+}
+
+namespace {
+
+constexpr u64 kPoolPages = 1024; // 4 MiB
+
+struct Extent {
+	int stream;
+	u64 index, pool_page;
+	u32 nr_pages;
+};
+
+struct ObjectSpec {
+	std::string name;
+	u64 size[2];
+	std::vector<Extent> extents;
+};
+
+class Pool {
+      public:
+	Pool() : mem_(kPoolPages * PKRAM_FMT_PAGE_SIZE), words_(pkram_fmt_bitmap_words(kPoolPages))
+	{
+		pool_ = {mem_.data(), mem_.size()};
+		map_ = {words_.data(), kPoolPages};
+		pkram_fmt_set_range(&map_, 0, 1);
+	}
+
+	// Writes a node the way the module seals one; returns its head.
+	u64 write_node(const std::string &name, const std::vector<ObjectSpec> &objects)
+	{
+		pkram_fmt_node rec{};
+		rec.magic = PKRAM_FMT_NODE_MAGIC;
+		std::strncpy(rec.name, name.c_str(), sizeof(rec.name) - 1);
+		rec.nr_objects = objects.size();
+		for (const auto &o : objects)
+			for (const auto &e : o.extents)
+				rec.nr_data_pages += e.nr_pages;
+		pkram_fmt_writer w;
+		pkram_fmt_writer_init(&w, &pool_, &Pool::alloc_block, this);
+		EXPECT_EQ(0, pkram_fmt_writer_append(&w, &rec, sizeof(rec)));
+		for (const auto &o : objects) {
+			pkram_fmt_object obj{};
+			obj.magic = PKRAM_FMT_OBJECT_MAGIC;
+			obj.name_len = static_cast<u32>(o.name.size());
+			obj.size[0] = o.size[0];
+			obj.size[1] = o.size[1];
+			for (const auto &e : o.extents)
+				obj.nr_extents[e.stream]++;
+			EXPECT_EQ(0, pkram_fmt_writer_append(&w, &obj, sizeof(obj)));
+			std::string padded = o.name + std::string((8 - o.name.size() % 8) % 8, '\0');
+			EXPECT_EQ(0, pkram_fmt_writer_append(&w, padded.data(), padded.size()));
+			for (int s = 0; s < 2; s++)
+				for (const auto &e : o.extents) {
+					if (e.stream != s)
+						continue;
+					pkram_fmt_extent ext{e.index, e.pool_page, e.nr_pages, 0};
+					EXPECT_EQ(0, pkram_fmt_writer_append(&w, &ext, sizeof(ext)));
+				}
+		}
+		return pkram_fmt_writer_finish(&w);
+	}
+
+	void commit(u64 token, const std::vector<u64> &heads)
+	{
+		pkram_fmt_super_init(&pool_, token, 7);
+		auto *sb = reinterpret_cast<pkram_fmt_super *>(mem_.data());
+		sb->nr_nodes = static_cast<u32>(heads.size());
+		for (size_t i = 0; i < heads.size(); i++)
+			sb->node[i] = heads[i];
+		pkram_fmt_super_update_crc(&pool_);
+	}
+
+	// Rewrites a block's CRC after a deliberate change, so a deeper check is hit.
+	void reseal_block(u64 off)
+	{
+		auto *blk = reinterpret_cast<pkram_fmt_block *>(mem_.data() + off);
+		blk->crc = 0;
+		blk->crc = pkram_fmt_crc32c(blk, PKRAM_FMT_PAGE_SIZE);
+	}
+
+	pkram_fmt_block *block(u64 off) { return reinterpret_cast<pkram_fmt_block *>(mem_.data() + off); }
+
+	pkram_fmt_pool pool_{};
+	pkram_fmt_bitmap map_{};
+	std::vector<u8> mem_;
+	std::vector<u64> words_;
+	u64 next_meta_page_ = kPoolPages - 1; // metadata from the top, data from the bottom
+
+      private:
+	static int alloc_block(void *ctx, u64 *offset)
+	{
+		auto *self = static_cast<Pool *>(ctx);
+		*offset = self->next_meta_page_-- * PKRAM_FMT_PAGE_SIZE;
+		return 0;
+	}
+};
+
+struct Loaded {
+	std::string node;
+	std::vector<std::string> objects;
+	std::vector<Extent> extents;
+};
+
+int load(Pool &p, u64 head, pkram_fmt_error &err, Loaded *out = nullptr)
+{
+	std::vector<u64> scratch_words(pkram_fmt_bitmap_words(kPoolPages));
+	pkram_fmt_bitmap scratch{scratch_words.data(), kPoolPages};
+	pkram_fmt_visitor v{};
+	if (out) {
+		v.ctx = out;
+		v.node = [](void *ctx, const pkram_fmt_node *n) {
+			static_cast<Loaded *>(ctx)->node = n->name;
+			return 0;
+		};
+		v.object = [](void *ctx, const pkram_fmt_object *, const char *name) {
+			static_cast<Loaded *>(ctx)->objects.push_back(name);
+			return 0;
+		};
+		v.extent = [](void *ctx, int stream, const pkram_fmt_extent *e) {
+			static_cast<Loaded *>(ctx)->extents.push_back(
+				{stream, e->index, e->pool_page, e->nr_pages});
+			return 0;
+		};
+	}
+	return pkram_fmt_load_node(&p.pool_, head, &p.map_, &scratch, &v, &err);
+}
+
+std::vector<ObjectSpec> two_objects()
+{
+	return {
+		{"data/file.bin", {3 * 4096, 100}, {{0, 0, 10, 2}, {0, 2, 20, 1}, {1, 0, 30, 1}}},
+		{"meta", {0, 5000}, {{1, 0, 40, 2}}},
+	};
+}
+
+TEST(Format, RoundTripsANode)
+{
+	Pool p;
+	u64 head = p.write_node("vm0", two_objects());
+	pkram_fmt_error err{};
+	Loaded got;
+	ASSERT_EQ(0, load(p, head, err, &got)) << err.msg;
+	EXPECT_EQ("vm0", got.node);
+	EXPECT_EQ((std::vector<std::string>{"data/file.bin", "meta"}), got.objects);
+	ASSERT_EQ(4u, got.extents.size());
+	EXPECT_EQ(20u, got.extents[1].pool_page);
+	// Data pages and the metadata block are now in use.
+	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, 10));
+	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, 41));
+	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, head / PKRAM_FMT_PAGE_SIZE));
+	EXPECT_EQ(1u + 2 + 1 + 1 + 2 + 1, pkram_fmt_count_set(&p.map_));
+}
+
+TEST(Format, ManyObjectsSpanSeveralBlocks)
+{
+	Pool p;
+	std::vector<ObjectSpec> objs;
+	for (int i = 0; i < 300; i++)
+		objs.push_back({"obj-" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
+	u64 head = p.write_node("big", objs);
+	EXPECT_NE(0u, p.block(head)->next);
+	pkram_fmt_error err{};
+	Loaded got;
+	ASSERT_EQ(0, load(p, head, err, &got)) << err.msg;
+	EXPECT_EQ(300u, got.objects.size());
+}
+
+TEST(Format, SuperblockNeedsTheToken)
+{
+	Pool p;
+	pkram_fmt_error err{};
+	EXPECT_EQ(-ENOENT, pkram_fmt_check_super(&p.pool_, 1, &err));
+	p.commit(0x1234, {});
+	EXPECT_EQ(0, pkram_fmt_check_super(&p.pool_, 0x1234, &err)) << err.msg;
+	EXPECT_EQ(-ESTALE, pkram_fmt_check_super(&p.pool_, 0x1235, &err));
+	EXPECT_NE(nullptr, std::strstr(err.msg, "does not match"));
+	EXPECT_EQ(-ESTALE, pkram_fmt_check_super(&p.pool_, 0, &err));
+}
+
+TEST(Format, DamagedSuperblockIsRejected)
+{
+	Pool p;
+	p.commit(0x1234, {});
+	auto *sb = reinterpret_cast<pkram_fmt_super *>(p.mem_.data());
+	sb->nr_nodes = 1;
+	pkram_fmt_error err{};
+	EXPECT_EQ(-EBADMSG, pkram_fmt_check_super(&p.pool_, 0x1234, &err));
+	sb->nr_nodes = PKRAM_FMT_MAX_NODES + 1;
+	pkram_fmt_super_update_crc(&p.pool_);
+	EXPECT_EQ(-EBADMSG, pkram_fmt_check_super(&p.pool_, 0x1234, &err));
+	sb->nr_nodes = 0;
+	sb->pool_size *= 2;
+	pkram_fmt_super_update_crc(&p.pool_);
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_super(&p.pool_, 0x1234, &err));
+}
+
+// Each corruption: rejected with -err, a message, and the map unchanged.
+void expect_rejected(Pool &p, u64 head, int expected, const char *words)
+{
+	std::vector<u64> before = p.words_;
+	pkram_fmt_error err{};
+	EXPECT_EQ(expected, load(p, head, err)) << err.msg;
+	EXPECT_NE(nullptr, std::strstr(err.msg, words)) << err.msg;
+	EXPECT_EQ(before, p.words_);
+}
+
+TEST(Format, BlockChecksumMismatch)
+{
+	Pool p;
+	u64 head = p.write_node("n", two_objects());
+	p.block(head)->payload[5] ^= 1;
+	expect_rejected(p, head, -EBADMSG, "checksum");
+}
+
+TEST(Format, HeadOutsideThePool)
+{
+	Pool p;
+	expect_rejected(p, kPoolPages * PKRAM_FMT_PAGE_SIZE, -EBADMSG, "outside the pool");
+	expect_rejected(p, 0, -EBADMSG, "outside the pool");
+	expect_rejected(p, 4097, -EBADMSG, "outside the pool");
+}
+
+TEST(Format, ExtentOutsideThePool)
+{
+	Pool p;
+	u64 head = p.write_node("n", {{"f", {4096 * 4, 0}, {{0, 0, kPoolPages - 1, 2}}}});
+	expect_rejected(p, head, -EBADMSG, "outside the pool");
+}
+
+TEST(Format, ExtentBeyondTheStreamSize)
+{
+	Pool p;
+	u64 head = p.write_node("n", {{"f", {4096, 0}, {{0, 0, 10, 2}}}});
+	expect_rejected(p, head, -EBADMSG, "beyond the stream");
+}
+
+TEST(Format, OverlappingExtentsInOneNode)
+{
+	Pool p;
+	u64 head = p.write_node("n", {{"a", {8192, 0}, {{0, 0, 10, 2}}}, {"b", {4096, 0}, {{0, 0, 11, 1}}}});
+	expect_rejected(p, head, -EBADMSG, "overlaps other pages of this node");
+}
+
+TEST(Format, OverlapAcrossNodes)
+{
+	Pool p;
+	u64 a = p.write_node("a", {{"x", {8192, 0}, {{0, 0, 10, 2}}}});
+	u64 b = p.write_node("b", {{"y", {4096, 0}, {{0, 0, 11, 1}}}});
+	pkram_fmt_error err{};
+	ASSERT_EQ(0, load(p, a, err)) << err.msg;
+	expect_rejected(p, b, -EBADMSG, "overlaps another node");
+}
+
+TEST(Format, LoopInTheChain)
+{
+	Pool p;
+	std::vector<ObjectSpec> objs;
+	for (int i = 0; i < 300; i++)
+		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
+	u64 head = p.write_node("n", objs);
+	u64 second = p.block(head)->next;
+	p.block(second)->next = head;
+	p.reseal_block(second);
+	expect_rejected(p, head, -ELOOP, "used twice");
+}
+
+TEST(Format, TruncatedChain)
+{
+	Pool p;
+	std::vector<ObjectSpec> objs;
+	for (int i = 0; i < 300; i++)
+		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
+	u64 head = p.write_node("n", objs);
+	p.block(head)->next = 0;
+	p.reseal_block(head);
+	expect_rejected(p, head, -EBADMSG, "metadata ends inside");
+}
+
+TEST(Format, BadNamesAreRejected)
+{
+	Pool p;
+	u64 head = p.write_node("n", {{"a/../b", {0, 0}, {}}});
+	expect_rejected(p, head, -EBADMSG, "bad name");
+}
+
+TEST(Format, DataPageCountMustMatch)
+{
+	Pool p;
+	u64 head = p.write_node("n", two_objects());
+	auto *node = reinterpret_cast<pkram_fmt_node *>(p.block(head)->payload);
+	node->nr_data_pages++;
+	p.reseal_block(head);
+	expect_rejected(p, head, -EBADMSG, "data pages");
+}
+
+TEST(Names, NodeNames)
+{
+	EXPECT_EQ(0, pkram_fmt_check_node_name("vm-0.mem", 8));
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("", 0));
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("a/b", 3));
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("..", 2));
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("a\0b", 3));
+	std::string long_name(PKRAM_FMT_NODE_NAME_MAX + 1, 'x');
+	EXPECT_EQ(-ENAMETOOLONG, pkram_fmt_check_node_name(long_name.data(), long_name.size()));
+}
+
+TEST(Names, ObjectPaths)
+{
+	EXPECT_EQ(0, pkram_fmt_check_obj_name("a/b/c.txt", 9));
+	EXPECT_EQ(0, pkram_fmt_check_obj_name("..hidden", 8));
+	for (const char *bad : {"/a", "a/", "a//b", ".", "..", "a/./b", "a/../b", "../a"})
+		EXPECT_EQ(-EINVAL, pkram_fmt_check_obj_name(bad, std::strlen(bad))) << bad;
+}
+
+TEST(Bitmap, FindsAlignedRuns)
+{
+	std::vector<u64> words(pkram_fmt_bitmap_words(4096));
+	pkram_fmt_bitmap map{words.data(), 4096};
+	pkram_fmt_set_range(&map, 0, 1);
+	EXPECT_EQ(512u, pkram_fmt_find_clear(&map, 512, 512, 0));
+	EXPECT_EQ(1u, pkram_fmt_find_clear(&map, 1, 1, 0));
+	pkram_fmt_set_range(&map, 1, 1000);
+	EXPECT_EQ(1024u, pkram_fmt_find_clear(&map, 512, 512, 0));
+	EXPECT_EQ(1001u, pkram_fmt_find_clear(&map, 3, 1, 0));
+	// Wraps around from the hint.
+	EXPECT_EQ(1001u, pkram_fmt_find_clear(&map, 3, 1, 4095));
+	pkram_fmt_set_range(&map, 1001, 4096 - 1001);
+	EXPECT_EQ(PKRAM_FMT_NO_PAGE, pkram_fmt_find_clear(&map, 1, 1, 0));
+	pkram_fmt_clear_range(&map, 70, 65);
+	EXPECT_TRUE(pkram_fmt_range_clear(&map, 70, 65));
+	EXPECT_FALSE(pkram_fmt_range_clear(&map, 69, 2));
+	EXPECT_EQ(4096u - 65, pkram_fmt_count_set(&map));
+}
+
+TEST(Crc, IsStandardCrc32c)
+{
+	EXPECT_EQ(0xE3069283u, pkram_fmt_crc32c("123456789", 9));
+}
+
+} // namespace

@@ -1,0 +1,32 @@
+#include <gtest/gtest.h>
+
+#include "pkram/tree.hpp"
+
+TEST(TreeMeta, RoundTripsASymlinkWithNonUtf8Target)
+{
+	pkram::EntryMeta m;
+	m.type = pkram::EntryMeta::Type::symlink;
+	m.mode = 0777;
+	m.uid = 1000;
+	m.gid = 100;
+	m.mtime_ns = 1700000000123456789;
+	m.atime_ns = -5;
+	m.target = std::string("t\xff\x01rget", 7);
+	auto back = pkram::decode_meta(pkram::encode_meta(m));
+	ASSERT_TRUE(back.ok()) << back.error().what();
+	EXPECT_EQ(m.target, back->target);
+	EXPECT_EQ(m.mtime_ns, back->mtime_ns);
+	EXPECT_EQ(m.atime_ns, back->atime_ns);
+	EXPECT_EQ(1000u, back->uid);
+}
+
+TEST(TreeMeta, RejectsGarbage)
+{
+	for (const char *bad : {"", "[]", "{\"type\":\"file\"}", "{\"type\":\"fifo\",\"mode\":1}",
+				"{\"type\":\"file\",\"mode\":99999,\"uid\":0,\"gid\":0,\"size\":0,"
+				"\"mtime_ns\":0,\"atime_ns\":0}"}) {
+		auto m = pkram::decode_meta(bad);
+		ASSERT_FALSE(m.ok()) << bad;
+		EXPECT_EQ(EBADMSG, m.error().errnum);
+	}
+}
