@@ -112,20 +112,20 @@ static int check_pool_range(u64 base, u64 size)
 		return -EINVAL;
 	}
 	if (size < PKRAM_MIN_POOL) {
-		pr_err("pool of %llu bytes is too small: use at least 1M, e.g. memmap=64M\\$%#llx and pkram.pool=64M@%#llx\n",
+		pr_err("pool of %llu bytes is too small: use at least 1M, e.g. memmap=64M$%#llx and pkram.pool=64M@%#llx\n",
 		       size, base, base);
 		return -EINVAL;
 	}
 	if (region_intersects(base, size, IORESOURCE_SYSTEM_RAM,
 			      IORES_DESC_NONE) != REGION_DISJOINT) {
-		pr_err("pool %lluM@%#llx overlaps System RAM: reserve it first with memmap=%lluM\\$%#llx on the kernel command line\n",
+		pr_err("pool %lluM@%#llx overlaps System RAM: reserve it first with memmap=%lluM$%#llx on the kernel command line\n",
 		       size >> 20, base, size >> 20, base);
 		return -EINVAL;
 	}
 	walk_iomem_res_desc(IORES_DESC_RESERVED, IORESOURCE_MEM, base,
 			    base + size - 1, &reserved, covered_bytes);
 	if (reserved < size) {
-		pr_err("pool %lluM@%#llx is not reserved memory: add memmap=%lluM\\$%#llx to the kernel command line\n",
+		pr_err("pool %lluM@%#llx is not reserved memory: add memmap=%lluM$%#llx to the kernel command line\n",
 		       size >> 20, base, size >> 20, base);
 		return -EINVAL;
 	}
@@ -219,7 +219,7 @@ static int __init pkram_init(void)
 		return -ENODEV;
 	}
 	if (!pool_param || parse_pool(pool_param, &base, &size)) {
-		pr_err("no pool given: boot with memmap=SIZE\\$ADDR and load with pool=SIZE@ADDR (pkram.pool=SIZE@ADDR on the kernel command line), e.g. memmap=256M\\$0x30000000 pkram.pool=256M@0x30000000\n");
+		pr_err("no pool given: boot with memmap=SIZE$ADDR and load with pool=SIZE@ADDR (pkram.pool=SIZE@ADDR on the kernel command line), e.g. memmap=256M$0x30000000 pkram.pool=256M@0x30000000\n");
 		return -EINVAL;
 	}
 	ret = check_pool_range(base, size);

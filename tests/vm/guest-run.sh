@@ -21,6 +21,11 @@ mount -t debugfs none /sys/kernel/debug 2>/dev/null
 mount -t tracefs none /sys/kernel/tracing 2>/dev/null
 mount -t bpf none /sys/fs/bpf 2>/dev/null
 hostname pkram-guest
+# devtmpfs lacks these; bash process substitution needs /dev/fd.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
 
 # shellcheck source=tests/vm/guest-lib.sh
 . "$PKRAM_REPO/tests/vm/guest-lib.sh"

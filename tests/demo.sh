@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The demo: installs what is missing, builds, and boots the Debian kernel in
+# QEMU with its console on this terminal. In the guest a 64 MiB file is saved
+# into a pkram node and sealed, the kernel kexecs into a new one, and the node
+# is found again and restored with the same md5.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+bash tests/setup.sh
+cmake --preset ci >/dev/null
+cmake --build --preset ci
+exec tests/vm/run-scenario.sh -v demo

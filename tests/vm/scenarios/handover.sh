@@ -1,0 +1,61 @@
+# The handover token decides: with it sealed nodes come back (and hand over
+# again on the next kexec), without it the pool is stale and nothing is
+# restored. pkram-cli kexec carries the token; free returns every page.
+stage_1() {
+	pk_load_module
+	pk_expect_eq "a fresh pool is not reported stale" "false" \
+		"$(pk_cli status --json | jq -r .pool.stale_pool_discarded)"
+	mkdir -p /tmp/a /tmp/b/sub
+	head -c 3M /dev/urandom >/tmp/a/three-megs
+	echo hello >/tmp/b/sub/hello
+	ln -s sub/hello /tmp/b/link
+	pk_cli save /tmp/a alpha
+	pk_cli save /tmp/b beta
+	(cd /tmp && find a b -type f -exec md5sum {} + | sort >"$PKRAM_RESULTS/sums")
+	pk_log "kexec into stage 2"
+	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+		--reuse-cmdline --append pkramtest.stage=2 --exec
+	pk_fail "kexec returned"
+}
+
+stage_2() {
+	pk_load_module
+	pk_expect_eq "both nodes restored" "alpha:restored beta:restored" \
+		"$(pk_cli ls --json | jq -r '[.nodes[] | "\(.name):\(.state)"] | join(" ")')"
+	mkdir -p /tmp/a /tmp/b
+	pk_cli restore alpha /tmp/a
+	pk_cli restore beta /tmp/b
+	pk_expect_eq "contents identical" "$(cat "$PKRAM_RESULTS/sums")" \
+		"$(cd /tmp && find a b -type f -exec md5sum {} + | sort)"
+	pk_expect_eq "symlink restored" "sub/hello" "$(readlink /tmp/b/link)"
+	used_before=$(pk_cli status --json | jq .pool.used_bytes)
+	beta_bytes=$(pk_cli info beta --json | jq '.data_bytes + .meta_bytes')
+	pk_cli free -y beta
+	pk_expect_eq "free returns the node's data and metadata pages" "$((used_before - beta_bytes))" \
+		"$(pk_cli status --json | jq .pool.used_bytes)"
+	pk_expect_fail "free of a missing node" "free node 'beta': No such file or directory" pk_cli free -y beta
+	# Restored nodes hand over again: kexec with the token once more.
+	pk_log "kexec into stage 3"
+	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+		--reuse-cmdline --append pkramtest.stage=3 --exec
+	pk_fail "kexec returned"
+}
+
+stage_3() {
+	pk_load_module
+	pk_expect_eq "alpha survived a second kexec" "alpha:restored" \
+		"$(pk_cli ls --json | jq -r '[.nodes[] | "\(.name):\(.state)"] | join(" ")')"
+	pk_expect_eq "generation counts handovers" "2" "$(pk_cli status --json | jq .pool.generation)"
+	# Now a kexec that is not told the token.
+	pk_kexec 4
+}
+
+stage_4() {
+	pk_load_module
+	pk_expect_eq "without the token nothing is restored" "0" \
+		"$(pk_cli status --json | jq '.nodes | length')"
+	pk_expect_eq "the stale pool is reported" "true" \
+		"$(pk_cli status --json | jq -r .pool.stale_pool_discarded)"
+	pk_check "the kernel log says why" grep -q 'stale pool discarded: no handover token' <(dmesg)
+	pk_pass
+}

@@ -1,0 +1,31 @@
+# Loading refuses a pool the kernel could use, and says what to put on the
+# kernel command line. Nothing is touched, so a correct load still works.
+try_load() { # expected-dmesg-pattern insmod-args...
+	local pattern=$1
+	shift
+	dmesg -C
+	if insmod "$PKRAM_BUILD/kmod/pkram.ko" "$@" 2>/dev/null; then
+		pk_fail "insmod $* succeeded"
+	fi
+	pk_check "insmod $* is refused: $pattern" grep -Eq "$pattern" <(dmesg)
+}
+
+stage_1() {
+	modprobe libcrc32c
+	try_load 'no pool given: boot with memmap=SIZE\$ADDR'
+	try_load 'overlaps System RAM: reserve it first with memmap=64M\$0x10000000' pool=64M@0x10000000
+	try_load 'overlaps System RAM: reserve it first with memmap=512M\$0x30000000' pool=512M@0x30000000
+	try_load 'is not reserved memory: add memmap=64M\$0x100000000' pool=64M@0x100000000
+	try_load 'too small: use at least 1M' pool=512K@0x30000000
+	try_load 'must be multiples of 4 KiB' pool=1M@0x30000100
+	dmesg -C
+	pk_load_module
+	pk_check "the right pool loads" test -c /dev/pkram
+	pk_check "the pool is claimed exclusively in /proc/iomem" grep -q 'pkram' /proc/iomem
+	pk_check "the module cannot be removed while /dev/pkram is open" \
+		bash -c 'exec 3</dev/pkram; ! rmmod pkram 2>/dev/null'
+	rmmod pkram
+	pk_check "the module unloads when unused" bash -c '! test -e /dev/pkram'
+	pk_check "no kernel warning" bash -c '! dmesg | grep -q WARNING'
+	pk_pass
+}
