@@ -36,6 +36,21 @@ fi
 kver=$PKRAM_KVER
 [[ -d /usr/src/linux-headers-$kver ]] || apt-get install -y -q "linux-headers-$kver"
 
+# checkpatch.pl is not in the headers package: take it out of linux-source.
+checkpatch=$build/checkpatch
+if [[ ! -x $checkpatch/checkpatch.pl ]]; then
+	echo "setup: fetching checkpatch.pl from the linux-source package"
+	srcpkg=linux-source-$(echo "$kver" | cut -d. -f1-2)
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -q "$srcpkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+	dpkg-deb -x "$tmp"/"$srcpkg"_*.deb "$tmp/root"
+	mkdir -p "$checkpatch"
+	tar -xJf "$tmp"/root/usr/src/"$srcpkg".tar.xz -C "$tmp" --wildcards \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch'
+	cp "$tmp"/"$srcpkg"/scripts/{checkpatch.pl,spelling.txt,const_structs.checkpatch} "$checkpatch/"
+	rm -rf "$tmp"
+fi
+
 mkdir -p "$vmdir"
 stamp=$vmdir/assets-$kver.stamp
 if [[ -f $stamp && -f $vmdir/vmlinux && -f $vmdir/initramfs.cpio.gz &&

@@ -12,12 +12,6 @@
 #include <linux/string.h>
 #define popcount64(x)	hweight64(x)
 #define ctz64(x)	__ffs64(x)
-#else
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#define popcount64(x)	__builtin_popcountll(x)
-#define ctz64(x)	__builtin_ctzll(x)
 #endif
 
 #include "pkram_format.h"
@@ -244,7 +238,7 @@ int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
 			    sb->nr_nodes, PKRAM_FMT_MAX_NODES);
 	if (sb->reserved0)
 		return fmt_fail(err, -EBADMSG, "superblock reserved field is not zero");
-	for (i = 0; i < sizeof(sb->reserved) / sizeof(sb->reserved[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(sb->reserved); i++)
 		if (sb->reserved[i])
 			return fmt_fail(err, -EBADMSG, "superblock reserved field is not zero");
 	return 0;

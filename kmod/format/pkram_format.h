@@ -28,13 +28,7 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #else
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
+#include "host/pkram_host.h"
 #endif
 
 #define PKRAM_FMT_VERSION	1
@@ -64,7 +58,7 @@ struct pkram_fmt_super {
 	u32 reserved0;
 	u64 reserved[10];
 	u64 node[PKRAM_FMT_MAX_NODES];	/* first metadata block of each node */
-} __attribute__((packed));
+} __packed;
 
 #define PKRAM_FMT_BLOCK_HDR	32
 #define PKRAM_FMT_BLOCK_PAYLOAD	(PKRAM_FMT_PAGE_SIZE - PKRAM_FMT_BLOCK_HDR)
@@ -77,7 +71,7 @@ struct pkram_fmt_block {
 	u32 used;		/* payload bytes in use */
 	u64 reserved;
 	u8 payload[PKRAM_FMT_BLOCK_PAYLOAD];
-} __attribute__((packed));
+} __packed;
 
 struct pkram_fmt_node {
 	u32 magic;
@@ -87,7 +81,7 @@ struct pkram_fmt_node {
 	u64 nr_data_pages;	/* sum over all extents */
 	u64 nr_blocks;		/* metadata blocks in the chain */
 	u64 reserved[4];
-} __attribute__((packed));
+} __packed;
 
 struct pkram_fmt_object {
 	u32 magic;
@@ -95,14 +89,14 @@ struct pkram_fmt_object {
 	u64 size[PKRAM_FMT_NR_STREAMS];	/* logical size of each stream, bytes */
 	u32 nr_extents[PKRAM_FMT_NR_STREAMS];
 	u64 reserved;
-} __attribute__((packed));
+} __packed;
 
 struct pkram_fmt_extent {
 	u64 index;		/* first page index within the stream */
 	u64 pool_page;		/* first pool page (pool offset >> 12) */
 	u32 nr_pages;
 	u32 crc;		/* reserved for data checksums; 0 in version 1 */
-} __attribute__((packed));
+} __packed;
 
 /* Why a check failed: an errno-style code and a message naming the spot. */
 struct pkram_fmt_error {
