@@ -7,6 +7,9 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb
 # shellcheck source=/dev/null
 . /run/pkram-vm/job
+# Host paths, seen through the guest's unshadowed view of the host root.
+PKRAM_REPO=/run/pkram-host$PKRAM_REPO
+PKRAM_BUILD=/run/pkram-host$PKRAM_BUILD
 export PKRAM_REPO PKRAM_BUILD PKRAM_SCENARIO
 PKRAM_RESULTS=/run/pkram-vm
 export PKRAM_RESULTS

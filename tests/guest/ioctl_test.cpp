@@ -1,0 +1,396 @@
+// The /dev/pkram ABI against the real module, inside the VM guest: one
+// behaviour per test, exact errno asserted. Run by tests/vm/scenarios/ioctl_api.sh.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <linux/pkram.h>
+
+#include "pkram/client.hpp"
+
+namespace {
+
+using pkram::Device;
+using pkram::Stream;
+
+class Pkram : public ::testing::Test {
+      protected:
+	void SetUp() override
+	{
+		auto dev = Device::open();
+		ASSERT_TRUE(dev.ok()) << dev.error().what();
+		dev_.emplace(std::move(dev.value()));
+		fd_ = ::open(pkram::default_device, O_RDWR | O_CLOEXEC);
+		ASSERT_GE(fd_, 0);
+		auto st = dev_->status();
+		ASSERT_TRUE(st.ok());
+		used_before_ = st->used_bytes;
+	}
+	void TearDown() override
+	{
+		for (const auto &name : created_)
+			(void)dev_->free_node(name);
+		if (fd_ >= 0)
+			::close(fd_);
+		// Every test gives back what it took.
+		auto st = dev_->status();
+		ASSERT_TRUE(st.ok());
+		EXPECT_EQ(used_before_, st->used_bytes);
+	}
+	std::string name(const std::string &base)
+	{
+		std::string n = base + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+		n = n.substr(0, PKRAM_NODE_NAME_MAX);
+		created_.push_back(n);
+		return n;
+	}
+	pkram::Node node(const std::string &base)
+	{
+		auto n = dev_->create_node(name(base));
+		EXPECT_TRUE(n.ok()) << n.error().what();
+		return std::move(n.value());
+	}
+	int raw_create(const void *nm, uint32_t len, uint32_t flags = 0)
+	{
+		pkram_node_open arg{};
+		arg.size = sizeof(arg);
+		arg.flags = flags;
+		arg.name = reinterpret_cast<uintptr_t>(nm);
+		arg.name_len = len;
+		int r = ioctl(fd_, PKRAM_IOC_NODE_CREATE, &arg);
+		if (r == 0)
+			::close(arg.fd);
+		return r == 0 ? 0 : errno;
+	}
+
+	std::optional<Device> dev_;
+	int fd_ = -1;
+	uint64_t used_before_ = 0;
+	std::vector<std::string> created_;
+};
+
+TEST_F(Pkram, StatusReportsVersionsAndPool)
+{
+	auto st = dev_->status();
+	ASSERT_TRUE(st.ok());
+	EXPECT_EQ(PKRAM_ABI_VERSION, st->abi_version);
+	EXPECT_EQ(1u, st->format_version);
+	EXPECT_EQ(256ull << 20, st->pool_bytes);
+	EXPECT_EQ(0x30000000ull, st->pool_base);
+	EXPECT_EQ(st->pool_bytes, st->used_bytes + st->free_bytes);
+}
+
+TEST_F(Pkram, TooSmallStructIsEINVAL)
+{
+	pkram_pool_status st{};
+	st.size = 4;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_STATUS, &st));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(Pkram, LargerStructNeedsAZeroTail)
+{
+	struct {
+		pkram_pool_status st;
+		uint64_t future;
+	} big{};
+	big.st.size = sizeof(big);
+	EXPECT_EQ(0, ioctl(fd_, PKRAM_IOC_POOL_STATUS, &big));
+	EXPECT_EQ(sizeof(pkram_pool_status), big.st.size); // the size the module knows
+	big.st.size = sizeof(big);
+	big.future = 1;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_STATUS, &big));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(Pkram, UnknownFlagsAndReservedFieldsAreEINVAL)
+{
+	std::string n = name("flags");
+	EXPECT_EQ(EINVAL, raw_create(n.data(), static_cast<uint32_t>(n.size()), 1u << 7));
+	pkram_node_free fr{};
+	fr.size = sizeof(fr);
+	fr.name = reinterpret_cast<uintptr_t>(n.data());
+	fr.name_len = static_cast<uint32_t>(n.size());
+	fr.reserved = 1;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_NODE_FREE, &fr));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(Pkram, BadNodeNames)
+{
+	EXPECT_EQ(EINVAL, raw_create("", 0));
+	EXPECT_EQ(EINVAL, raw_create("a/b", 3));
+	EXPECT_EQ(EINVAL, raw_create("..", 2));
+	EXPECT_EQ(EINVAL, raw_create(".", 1));
+	EXPECT_EQ(EINVAL, raw_create("a\0b", 3));
+	std::string long_name(PKRAM_NODE_NAME_MAX + 1, 'x');
+	EXPECT_EQ(ENAMETOOLONG, raw_create(long_name.data(), static_cast<uint32_t>(long_name.size())));
+	EXPECT_EQ(EFAULT, raw_create(reinterpret_cast<void *>(16), 4));
+}
+
+TEST_F(Pkram, BadObjectNames)
+{
+	auto n = node("objnames");
+	for (const char *bad : {"/abs", "a//b", "../x", "a/./b", "x/", "."}) {
+		auto o = n.open_object(bad, {.create = true});
+		ASSERT_FALSE(o.ok()) << bad;
+		EXPECT_EQ(EINVAL, o.error().errnum) << bad;
+	}
+	std::string long_name(PKRAM_OBJ_NAME_MAX + 1, 'y');
+	auto o = n.open_object(long_name, {.create = true});
+	ASSERT_FALSE(o.ok());
+	EXPECT_EQ(ENAMETOOLONG, o.error().errnum);
+}
+
+TEST_F(Pkram, UnknownIoctlIsENOTTY)
+{
+	EXPECT_EQ(-1, ioctl(fd_, _IO(PKRAM_IOC_MAGIC, 0x7f), nullptr));
+	EXPECT_EQ(ENOTTY, errno);
+	// A node-fd ioctl on the device fd is unknown there too.
+	pkram_node_seal seal{};
+	seal.size = sizeof(seal);
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_NODE_SEAL, &seal));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
+TEST_F(Pkram, CreateTwiceIsEEXISTAndMissingIsENOENT)
+{
+	auto n = node("twice");
+	auto again = dev_->create_node(n.name());
+	ASSERT_FALSE(again.ok());
+	EXPECT_EQ(EEXIST, again.error().errnum);
+	auto missing = dev_->open_node("no-such-node");
+	ASSERT_FALSE(missing.ok());
+	EXPECT_EQ(ENOENT, missing.error().errnum);
+	auto obj = n.open_object("missing");
+	ASSERT_FALSE(obj.ok());
+	EXPECT_EQ(ENOENT, obj.error().errnum);
+	ASSERT_TRUE(n.open_object("x", {.create = true}).ok());
+	auto excl = n.open_object("x", {.create = true, .exclusive = true});
+	ASSERT_FALSE(excl.ok());
+	EXPECT_EQ(EEXIST, excl.error().errnum);
+}
+
+TEST_F(Pkram, WritesAndReadsAtOddOffsetsWithHolesAsZeros)
+{
+	auto n = node("io");
+	auto o = n.open_object("f", {.create = true});
+	ASSERT_TRUE(o.ok());
+	std::string a(5000, 'a'), b(3, 'b');
+	ASSERT_TRUE(o->pwrite_all(a.data(), a.size(), 4093).ok());
+	ASSERT_TRUE(o->pwrite_all(b.data(), b.size(), (1 << 20) + 7).ok());
+	auto info = o->info();
+	ASSERT_TRUE(info.ok());
+	EXPECT_EQ((1u << 20) + 10, info->page_size);
+	EXPECT_EQ(4u * 4096, info->data_bytes); // pages 0-2 for a, one for b: holes take nothing
+	std::string all(info->page_size + 100, 'z');
+	auto got = o->pread(all.data(), all.size(), 0);
+	ASSERT_TRUE(got.ok());
+	ASSERT_EQ(info->page_size, *got); // short read at the end
+	EXPECT_EQ(std::string(4093, '\0'), all.substr(0, 4093));
+	EXPECT_EQ(a, all.substr(4093, 5000));
+	EXPECT_EQ(std::string((1 << 20) + 7 - 9093, '\0'), all.substr(9093, (1 << 20) + 7 - 9093));
+	EXPECT_EQ(b, all.substr((1 << 20) + 7, 3));
+	EXPECT_EQ(static_cast<off_t>(info->page_size), lseek(o->fd(), 0, SEEK_END));
+	EXPECT_EQ(-1, pwrite(o->fd(), "x", 1, static_cast<off_t>(PKRAM_OBJ_MAX_SIZE)));
+	EXPECT_EQ(EFBIG, errno);
+	// Through syscall(): the compiler rightly refuses to let pwrite() see a bad buffer.
+	EXPECT_EQ(-1, syscall(SYS_pwrite64, o->fd(), 16L, 10L, 0L));
+	EXPECT_EQ(EFAULT, errno);
+}
+
+TEST_F(Pkram, ByteStreamIsSeparateFromPageStream)
+{
+	auto n = node("bytes");
+	auto pages = n.open_object("o", {.create = true});
+	auto bytes = n.open_object("o", {.stream = Stream::bytes});
+	ASSERT_TRUE(pages.ok() && bytes.ok());
+	std::string meta(10000, 'm');
+	ASSERT_TRUE(bytes->pwrite_all(meta.data(), meta.size(), 0).ok());
+	ASSERT_TRUE(pages->pwrite_all("data", 4, 0).ok());
+	EXPECT_EQ(meta, *bytes->read_all());
+	EXPECT_EQ("data", *pages->read_all());
+	auto info = pages->info();
+	EXPECT_EQ(10000u, info->byte_size);
+	EXPECT_EQ(4u, info->page_size);
+}
+
+TEST_F(Pkram, SealedNodeIsReadOnly)
+{
+	auto n = node("sealed");
+	auto o = n.open_object("f", {.create = true});
+	ASSERT_TRUE(o->pwrite_all("abc", 3, 0).ok());
+	ASSERT_TRUE(n.seal().ok());
+	ASSERT_TRUE(n.seal().ok()); // sealing twice is harmless
+	EXPECT_EQ(-1, pwrite(o->fd(), "x", 1, 0));
+	EXPECT_EQ(EROFS, errno);
+	auto created = n.open_object("g", {.create = true});
+	ASSERT_FALSE(created.ok());
+	EXPECT_EQ(EROFS, created.error().errnum);
+	auto reopened = n.open_object("f");
+	ASSERT_TRUE(reopened.ok());
+	EXPECT_EQ(-1, pwrite(reopened->fd(), "x", 1, 0));
+	EXPECT_EQ(EBADF, errno); // fds of a sealed node are read-only
+	EXPECT_EQ("abc", *reopened->read_all());
+	EXPECT_EQ(pkram::NodeState::sealed, n.info()->state);
+}
+
+TEST_F(Pkram, OpenForWriteUnsealsInPlace)
+{
+	auto n = node("unseal");
+	{
+		auto o = n.open_object("f", {.create = true});
+		ASSERT_TRUE(o->pwrite_all("abc", 3, 0).ok());
+	}
+	ASSERT_TRUE(n.seal().ok());
+	auto w = dev_->open_node(n.name(), true);
+	ASSERT_TRUE(w.ok());
+	EXPECT_EQ(pkram::NodeState::open, w->info()->state);
+	EXPECT_EQ(0u, w->info()->meta_bytes);
+	auto o = w->open_object("f");
+	ASSERT_TRUE(o->pwrite_all("X", 1, 1).ok());
+	EXPECT_EQ("aXc", *o->read_all());
+	ASSERT_TRUE(w->seal().ok());
+	EXPECT_EQ(pkram::NodeState::sealed, w->info()->state);
+}
+
+TEST_F(Pkram, FreeWhileOpenIsEBUSYThenFreesEverything)
+{
+	std::string nm;
+	{
+		auto n = node("busy");
+		nm = n.name();
+		auto o = n.open_object("f", {.create = true});
+		std::string data(3 << 20, 'd');
+		ASSERT_TRUE(o->pwrite_all(data.data(), data.size(), 0).ok());
+		ASSERT_TRUE(n.seal().ok());
+		auto st = dev_->free_node(nm);
+		ASSERT_FALSE(st.ok());
+		EXPECT_EQ(EBUSY, st.error().errnum);
+	}
+	EXPECT_TRUE(dev_->free_node(nm).ok());
+	auto again = dev_->free_node(nm);
+	ASSERT_FALSE(again.ok());
+	EXPECT_EQ(ENOENT, again.error().errnum);
+}
+
+TEST_F(Pkram, FullPoolIsENOSPCAndOtherNodesAreIntact)
+{
+	auto keep = node("keep");
+	auto k = keep.open_object("k", {.create = true});
+	std::string pattern(1 << 20, 'k');
+	ASSERT_TRUE(k->pwrite_all(pattern.data(), pattern.size(), 0).ok());
+	auto fill = node("fill");
+	auto f = fill.open_object("f", {.create = true});
+	std::string chunk(1 << 20, 'f');
+	uint64_t pos = 0;
+	int err = 0;
+	for (;;) {
+		ssize_t w = pwrite(f->fd(), chunk.data(), chunk.size(), static_cast<off_t>(pos));
+		if (w < 0) {
+			err = errno;
+			break;
+		}
+		pos += static_cast<uint64_t>(w);
+		ASSERT_LT(pos, 512ull << 20) << "the pool never filled";
+	}
+	EXPECT_EQ(ENOSPC, err);
+	// What was written is consistent: the size covers exactly the accepted bytes.
+	EXPECT_EQ(pos, f->info()->page_size);
+	auto st = dev_->status();
+	EXPECT_LT(st->free_bytes, 4096u * 2);
+	// Sealing needs metadata pages: with the pool full it fails cleanly.
+	auto seal = fill.seal();
+	EXPECT_TRUE(seal.ok() || seal.error().errnum == ENOSPC) << seal.error().what();
+	EXPECT_EQ(pattern, *k->read_all());
+}
+
+TEST_F(Pkram, ObjectIterationAndShortNameBuffers)
+{
+	auto n = node("iter");
+	for (int i = 0; i < 50; i++)
+		ASSERT_TRUE(n.open_object("dir/obj-" + std::to_string(i), {.create = true}).ok());
+	auto objs = n.objects();
+	ASSERT_TRUE(objs.ok());
+	ASSERT_EQ(50u, objs->size());
+	EXPECT_EQ("dir/obj-49", objs->back().name);
+	int nfd = -1;
+	{
+		pkram_node_open arg{};
+		arg.size = sizeof(arg);
+		arg.name = reinterpret_cast<uintptr_t>(n.name().data());
+		arg.name_len = static_cast<uint32_t>(n.name().size());
+		ASSERT_EQ(0, ioctl(fd_, PKRAM_IOC_NODE_OPEN, &arg));
+		nfd = arg.fd;
+	}
+	char small[4];
+	pkram_obj_stat st{};
+	st.size = sizeof(st);
+	st.name = reinterpret_cast<uintptr_t>(small);
+	st.name_buf_len = sizeof(small);
+	EXPECT_EQ(-1, ioctl(nfd, PKRAM_IOC_OBJ_STAT, &st));
+	EXPECT_EQ(ENAMETOOLONG, errno);
+	EXPECT_EQ(9u, st.name_len);
+	::close(nfd);
+}
+
+TEST_F(Pkram, ManyThreadsOnOneNodeAndOnSeveral)
+{
+	constexpr int threads = 6;
+	auto shared = node("shared");
+	std::vector<pkram::Node> own;
+	for (int t = 0; t < threads; t++)
+		own.push_back(node("own" + std::to_string(t)));
+	std::atomic<int> failures{0};
+	std::vector<std::thread> pool;
+	for (int t = 0; t < threads; t++)
+		pool.emplace_back([&, t] {
+			std::string data(300000 + t * 4099, static_cast<char>('A' + t));
+			for (pkram::Node *n : {&shared, &own[t]}) {
+				auto o = n->open_object("t" + std::to_string(t), {.create = true});
+				if (!o.ok()) {
+					failures++;
+					continue;
+				}
+				for (size_t off = 0; off < data.size(); off += 777)
+					if (!o->pwrite_all(data.data() + off, std::min<size_t>(777, data.size() - off), off).ok())
+						failures++;
+				if (*o->read_all() != data)
+					failures++;
+			}
+		});
+	for (auto &th : pool)
+		th.join();
+	EXPECT_EQ(0, failures.load());
+	EXPECT_EQ(static_cast<uint32_t>(threads), shared.info()->nr_objects);
+}
+
+TEST_F(Pkram, NonRootIsDenied)
+{
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct passwd *nobody = getpwnam("nobody");
+		if (!nobody || setgid(nobody->pw_gid) || setuid(nobody->pw_uid))
+			_exit(2);
+		int fd = ::open(pkram::default_device, O_RDWR);
+		_exit(fd < 0 && errno == EACCES ? 0 : 1);
+	}
+	int status = 0;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+} // namespace
