@@ -10,6 +10,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -30,6 +31,7 @@ union pkram_ioc_arg {
 	struct pkram_node_seal node_seal;
 	struct pkram_obj_open obj_open;
 	struct pkram_obj_stat obj_stat;
+	struct pkram_obj_truncate obj_truncate;
 };
 
 struct pkram_ioc_ctx {
@@ -138,6 +140,64 @@ static loff_t obj_llseek(struct file *file, loff_t offset, int whence)
 					PKRAM_OBJ_MAX_SIZE, size);
 }
 
+static vm_fault_t obj_fault(struct vm_fault *vmf)
+{
+	struct pkram_obj_file *of = vmf->vma->vm_file->private_data;
+
+	return pkram_object_fault(pkram_pool, of->obj, of->stream, vmf);
+}
+
+/* Counts mappings per node; .open runs when a mapping is split or copied. */
+static void obj_vm_open(struct vm_area_struct *vma)
+{
+	struct pkram_obj_file *of = vma->vm_file->private_data;
+
+	atomic_inc(&of->obj->node->maps);
+	if (vma->vm_flags & VM_MAYWRITE)
+		atomic_inc(&of->obj->node->writable_maps);
+}
+
+static void obj_vm_close(struct vm_area_struct *vma)
+{
+	struct pkram_obj_file *of = vma->vm_file->private_data;
+
+	atomic_dec(&of->obj->node->maps);
+	if (vma->vm_flags & VM_MAYWRITE)
+		atomic_dec(&of->obj->node->writable_maps);
+}
+
+static const struct vm_operations_struct pkram_vm_ops = {
+	.fault = obj_fault,
+	.open = obj_vm_open,
+	.close = obj_vm_close,
+};
+
+static int obj_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct pkram_obj_file *of = file->private_data;
+	struct pkram_node *node = of->obj->node;
+
+	/*
+	 * Private mappings would copy-on-write pool pages: not supported.
+	 * (MAP_SHARED of a read-only fd has VM_MAYSHARE but not VM_SHARED.)
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_WRITE))
+		vma->vm_flags &= ~VM_MAYWRITE;	/* cannot become writable later */
+	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_ops = &pkram_vm_ops;
+	/* Under the node's state lock, so a seal sees every writable mapping. */
+	down_read(&node->rwsem);
+	if ((vma->vm_flags & VM_WRITE) && node->state != PKRAM_NODE_STATE_OPEN) {
+		up_read(&node->rwsem);
+		return -EROFS;
+	}
+	obj_vm_open(vma);
+	up_read(&node->rwsem);
+	return 0;
+}
+
 static int obj_release(struct inode *inode, struct file *file)
 {
 	struct pkram_obj_file *of = file->private_data;
@@ -154,6 +214,7 @@ static const struct file_operations pkram_obj_fops = {
 	.read = obj_read,
 	.write = obj_write,
 	.llseek = obj_llseek,
+	.mmap = obj_mmap,
 	.release = obj_release,
 	.unlocked_ioctl = obj_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
@@ -382,6 +443,19 @@ static int ioc_obj_info(struct pkram_ioc_ctx *ctx, void *argp)
 	return reply_obj_stat(ctx, arg, of->obj);
 }
 
+static int ioc_obj_truncate(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_obj_truncate *arg = argp;
+	struct pkram_obj_file *of = ctx->file->private_data;
+
+	if (arg->flags)
+		return -EINVAL;
+	if (!(ctx->file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	return pkram_object_truncate(pkram_pool, of->obj, of->stream,
+				     arg->length);
+}
+
 /* ---- dispatch --------------------------------------------------------- */
 
 struct pkram_ioc {
@@ -412,6 +486,7 @@ static const struct pkram_ioc node_iocs[] = {
 
 static const struct pkram_ioc obj_iocs[] = {
 	IOC(PKRAM_IOC_OBJ_INFO, ioc_obj_info, struct pkram_obj_stat, reserved),
+	IOC(PKRAM_IOC_OBJ_TRUNCATE, ioc_obj_truncate, struct pkram_obj_truncate, length),
 };
 
 static long dispatch(struct file *file, unsigned int cmd, unsigned long uarg,

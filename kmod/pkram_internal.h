@@ -11,6 +11,7 @@
 
 #include <linux/hashtable.h>
 #include <linux/list.h>
+#include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
@@ -62,6 +63,8 @@ struct pkram_node {
 	struct list_head list;		/* in pkram_pool.nodes */
 	char name[PKRAM_NODE_NAME_MAX + 1];
 	atomic_t users;			/* open node and object fds */
+	atomic_t maps;			/* mappings of its objects */
+	atomic_t writable_maps;		/* of which writable (VM_MAYWRITE) */
 
 	struct rw_semaphore rwsem;	/* state, meta_head, nr_meta_blocks */
 	enum pkram_node_state state;
@@ -112,6 +115,10 @@ int pkram_object_stat(struct pkram_node *node, u64 cursor,
 void pkram_object_info(struct pkram_object *obj, struct pkram_obj_stat *st);
 ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
 			  int stream, char __user *buf, size_t len, loff_t pos);
+int pkram_object_truncate(struct pkram_pool *pool, struct pkram_object *obj,
+			  int stream, u64 size);
+vm_fault_t pkram_object_fault(struct pkram_pool *pool, struct pkram_object *obj,
+			      int stream, struct vm_fault *vmf);
 ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
 			   int stream, const char __user *buf, size_t len,
 			   loff_t pos);

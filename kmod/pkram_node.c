@@ -6,12 +6,16 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/err.h>
+#include <linux/ktime.h>
 #include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/stringhash.h>
 #include <linux/uaccess.h>
 
 #include "pkram_internal.h"
+#include "pkram_trace.h"
 
 #define PAGES_PER_HUGE	PKRAM_FMT_HUGE_PAGES
 #define PK_PAGE		((u64)PKRAM_FMT_PAGE_SIZE)
@@ -55,12 +59,26 @@ struct pkram_node *pkram_node_alloc(const char *name, size_t len)
 	INIT_LIST_HEAD(&node->list);
 	memcpy(node->name, name, len);
 	atomic_set(&node->users, 0);
+	atomic_set(&node->maps, 0);
+	atomic_set(&node->writable_maps, 0);
 	init_rwsem(&node->rwsem);
 	node->state = PKRAM_NODE_STATE_OPEN;
 	mutex_init(&node->objects_lock);
 	xa_init_flags(&node->objects, XA_FLAGS_ALLOC);
 	hash_init(node->by_name);
 	return node;
+}
+
+/* Data pages of all objects; the caller keeps the objects from changing. */
+static u64 node_data_pages(struct pkram_node *node)
+{
+	struct pkram_object *obj;
+	unsigned long id;
+	u64 pages = 0;
+
+	xa_for_each(&node->objects, id, obj)
+		pages += obj->stream[0].nr_pages + obj->stream[1].nr_pages;
+	return pages;
 }
 
 static void free_meta_block(void *ctx, u64 offset)
@@ -148,14 +166,28 @@ int pkram_node_open(struct pkram_pool *pool, const char *name, size_t len,
 		return -ENOENT;
 	}
 	if (write) {
-		/* Unseal: the data stays in place; only the metadata goes. */
+		int ret = 0;
+
+		/*
+		 * Unseal: the data stays in place; only the metadata goes.
+		 * Read-only mappings show holes as the zero page, which a
+		 * later write would not replace: refuse while mapped.
+		 */
 		down_write(&node->rwsem);
 		if (node->state != PKRAM_NODE_STATE_OPEN) {
-			release_metadata(pool, node);
-			node->state = PKRAM_NODE_STATE_OPEN;
-			pkram_super_commit(pool);
+			if (atomic_read(&node->maps)) {
+				ret = -EBUSY;
+			} else {
+				release_metadata(pool, node);
+				node->state = PKRAM_NODE_STATE_OPEN;
+				pkram_super_commit(pool);
+			}
 		}
 		up_write(&node->rwsem);
+		if (ret) {
+			mutex_unlock(&pool->lock);
+			return ret;
+		}
 	}
 	atomic_inc(&node->users);
 	*out = node;
@@ -165,6 +197,7 @@ int pkram_node_open(struct pkram_pool *pool, const char *name, size_t len,
 
 int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 {
+	u64 start = ktime_get_ns(), pages = 0;
 	struct pkram_node *node;
 	int ret = 0;
 
@@ -176,10 +209,12 @@ int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 		/* New users need pool->lock or an existing user: none can come. */
 		ret = -EBUSY;
 	} else {
+		pages = node_data_pages(node) + node->nr_meta_blocks;
 		pkram_node_destroy(pool, node, true);
 		pkram_super_commit(pool);
 	}
 	mutex_unlock(&pool->lock);
+	trace_pkram_free(name, pages * PK_PAGE, ktime_get_ns() - start, ret);
 	return ret;
 }
 
@@ -263,6 +298,7 @@ static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj)
 int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node)
 {
 	struct pkram_fmt_node rec = { .magic = PKRAM_FMT_NODE_MAGIC };
+	u64 start = ktime_get_ns();
 	struct pkram_fmt_writer w;
 	struct pkram_object *obj;
 	unsigned long id;
@@ -272,15 +308,15 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node)
 	down_write(&node->rwsem);
 	if (node->state != PKRAM_NODE_STATE_OPEN)
 		goto out;	/* sealing twice is harmless */
+	/* A writable mapping could change data after the seal. */
+	if (atomic_read(&node->writable_maps)) {
+		ret = -EBUSY;
+		goto out;
+	}
 
 	strscpy(rec.name, node->name, sizeof(rec.name));
 	rec.nr_objects = node->nr_objects;
-	xa_for_each(&node->objects, id, obj) {
-		int s;
-
-		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
-			rec.nr_data_pages += obj->stream[s].nr_pages;
-	}
+	rec.nr_data_pages = node_data_pages(node);
 	pkram_fmt_writer_init(&w, &pool->fmt, seal_alloc_block, pool);
 	ret = pkram_fmt_writer_append(&w, &rec, sizeof(rec));
 	xa_for_each(&node->objects, id, obj) {
@@ -298,6 +334,8 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node)
 	node->state = PKRAM_NODE_STATE_SEALED;
 	pkram_super_commit(pool);
 out:
+	trace_pkram_seal(node->name, node->nr_meta_blocks * PK_PAGE,
+			 ktime_get_ns() - start, ret);
 	up_write(&node->rwsem);
 	mutex_unlock(&pool->lock);
 	return ret;
@@ -305,24 +343,16 @@ out:
 
 void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st)
 {
-	struct pkram_object *obj;
-	unsigned long id;
-	u64 pages = 0;
-
 	strscpy(st->name, node->name, sizeof(st->name));
 	down_read(&node->rwsem);
 	st->state = node->state;
 	st->meta_bytes = node->nr_meta_blocks * PK_PAGE;
 	up_read(&node->rwsem);
+	/* A snapshot: writers may be adding pages meanwhile. */
 	mutex_lock(&node->objects_lock);
 	st->nr_objects = node->nr_objects;
-	xa_for_each(&node->objects, id, obj) {
-		down_read(&obj->lock);
-		pages += obj->stream[0].nr_pages + obj->stream[1].nr_pages;
-		up_read(&obj->lock);
-	}
+	st->data_bytes = node_data_pages(node) * PK_PAGE;
 	mutex_unlock(&node->objects_lock);
-	st->data_bytes = pages * PK_PAGE;
 	st->open_fds = atomic_read(&node->users);
 }
 
@@ -389,6 +419,7 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 		       struct pkram_fmt_error *err)
 {
 	struct restore_ctx ctx = { .pool = pool };
+	u64 start = ktime_get_ns();
 	struct pkram_fmt_visitor visitor = {
 		.node = restore_node_cb,
 		.object = restore_object_cb,
@@ -401,10 +432,15 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 	ret = pkram_fmt_load_node(&pool->fmt, head, &pool->map, scratch,
 				  &visitor, err);
 	if (ret) {
+		trace_pkram_restore_node(ctx.node ? ctx.node->name : "?", 0,
+					 ktime_get_ns() - start, ret);
 		if (ctx.node)
 			pkram_node_destroy(pool, ctx.node, false);
 		goto out;
 	}
+	trace_pkram_restore_node(ctx.node->name,
+				 node_data_pages(ctx.node) * PK_PAGE,
+				 ktime_get_ns() - start, 0);
 	ctx.node->state = PKRAM_NODE_STATE_RESTORED;
 	ctx.node->meta_head = head;
 	ctx.node->nr_meta_blocks = ctx.nr_blocks;
@@ -582,9 +618,28 @@ static void *stream_addr(struct pkram_pool *pool, struct pkram_stream *st,
 	return entry ? pkram_page_addr(pool, xa_to_value(entry)) : NULL;
 }
 
-ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
-			   int stream, const char __user *buf, size_t len,
-			   loff_t pos)
+/* Zeroes [from, to) of a stream: pages made for a write that did not fill them. */
+static void zero_fresh(struct pkram_pool *pool, struct pkram_stream *st,
+		       u64 from, u64 to)
+{
+	while (from < to) {
+		u8 *a = stream_addr(pool, st, from >> PKRAM_FMT_PAGE_SHIFT);
+		u32 o = from & (PK_PAGE - 1);
+
+		memset(a + o, 0, PK_PAGE - o);
+		from = round_down(from, PK_PAGE) + PK_PAGE;
+	}
+}
+
+/*
+ * Copies with page faults disabled while the locks are held: a fault on the
+ * user buffer (which may be a pkram mapping) would take mmap_lock under
+ * obj->lock, the reverse of the fault path. On a short copy the locks are
+ * dropped, the buffer faulted in, and the copy retried.
+ */
+static ssize_t object_write(struct pkram_pool *pool, struct pkram_object *obj,
+			    int stream, const char __user *buf, size_t len,
+			    loff_t pos)
 {
 	struct pkram_stream *st = &obj->stream[stream];
 	struct pkram_node *node = obj->node;
@@ -623,20 +678,27 @@ ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
 			fresh_end = (idx + st->nr_pages - before) * PK_PAGE;
 			addr = stream_addr(pool, st, idx);
 		}
-		left = copy_from_user(addr + off, buf + done, n);
+		pagefault_disable();
+		left = __copy_from_user_inatomic(addr + off, buf + done, n);
+		pagefault_enable();
 		done += n - left;
-		if (left) {
-			/* Never leave old pool bytes in pages made for this write. */
-			for (p = pos + done; p < fresh_end;
-			     p = round_down(p, PK_PAGE) + PK_PAGE) {
-				u8 *a = stream_addr(pool, st, p >> PKRAM_FMT_PAGE_SHIFT);
-				u32 o = p & (PK_PAGE - 1);
-
-				memset(a + o, 0, PK_PAGE - o);
-			}
-			ret = -EFAULT;
-			break;
+		if (!left)
+			continue;
+		/* Never let anyone see old pool bytes in pages made for us. */
+		zero_fresh(pool, st, pos + done, fresh_end);
+		fresh_end = 0;
+		if (done && pos + done > st->size)
+			st->size = pos + done;
+		up_write(&obj->lock);
+		up_read(&node->rwsem);
+		if (fault_in_readable(buf + done, left) == left)
+			return done ? done : -EFAULT;
+		down_read(&node->rwsem);
+		if (node->state != PKRAM_NODE_STATE_OPEN) {
+			up_read(&node->rwsem);
+			return done ? done : -EROFS;
 		}
+		down_write(&obj->lock);
 	}
 	if (done && pos + done > st->size)
 		st->size = pos + done;
@@ -645,35 +707,148 @@ ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
 	return done ? done : ret;
 }
 
-ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
-			  int stream, char __user *buf, size_t len, loff_t pos)
+static ssize_t object_read(struct pkram_pool *pool, struct pkram_object *obj,
+			   int stream, char __user *buf, size_t len, loff_t pos)
 {
 	struct pkram_stream *st = &obj->stream[stream];
 	size_t done = 0;
-	ssize_t ret = 0;
 
 	if (pos < 0)
 		return -EINVAL;
 	down_read(&obj->lock);
-	if ((u64)pos >= st->size)
-		goto out;
-	len = min_t(u64, len, st->size - pos);
-	while (done < len) {
+	while (done < len && (u64)pos + done < st->size) {
 		u64 p = pos + done;
 		u32 off = p & (PK_PAGE - 1);
-		size_t n = min_t(size_t, PK_PAGE - off, len - done);
+		size_t n = min_t(u64, min_t(u64, PK_PAGE - off, len - done),
+				 st->size - p);
 		u8 *addr = stream_addr(pool, st, p >> PKRAM_FMT_PAGE_SHIFT);
 		unsigned long left;
 
-		left = addr ? copy_to_user(buf + done, addr + off, n) :
-			      clear_user(buf + done, n);
+		pagefault_disable();
+		left = addr ? __copy_to_user_inatomic(buf + done, addr + off, n) :
+			      __clear_user(buf + done, n);
+		pagefault_enable();
 		done += n - left;
-		if (left) {
-			ret = -EFAULT;
-			break;
-		}
+		if (!left)
+			continue;
+		/* See object_write(): fault the buffer in without the lock. */
+		up_read(&obj->lock);
+		if (fault_in_writeable(buf + done, left) == left)
+			return done ? done : -EFAULT;
+		down_read(&obj->lock);
 	}
-out:
 	up_read(&obj->lock);
-	return done ? done : ret;
+	return done;
+}
+
+/* Sets a stream's size; pages wholly beyond it go back to the pool. */
+int pkram_object_truncate(struct pkram_pool *pool, struct pkram_object *obj,
+			  int stream, u64 size)
+{
+	struct pkram_stream *st = &obj->stream[stream];
+	struct pkram_node *node = obj->node;
+	int ret = 0;
+
+	if (size > PKRAM_OBJ_MAX_SIZE)
+		return -EFBIG;
+	down_read(&node->rwsem);
+	if (node->state != PKRAM_NODE_STATE_OPEN) {
+		ret = -EROFS;
+		goto out_node;
+	}
+	down_write(&obj->lock);
+	if (size < st->size) {
+		unsigned long index;
+		u8 *tail;
+		void *entry;
+
+		/* Mappings would keep freed pages: shrink only when unmapped. */
+		if (atomic_read(&node->maps)) {
+			ret = -EBUSY;
+			goto out;
+		}
+		xa_for_each_start(&st->pages, index, entry,
+				  DIV_ROUND_UP(size, PK_PAGE)) {
+			xa_erase(&st->pages, index);
+			pkram_free_pages(pool, xa_to_value(entry), 1);
+			st->nr_pages--;
+		}
+		/* Growing again later must read zeros past the old end. */
+		tail = stream_addr(pool, st, size >> PKRAM_FMT_PAGE_SHIFT);
+		if (tail && (size & (PK_PAGE - 1)))
+			memset(tail + (size & (PK_PAGE - 1)), 0,
+			       PK_PAGE - (size & (PK_PAGE - 1)));
+	}
+	st->size = size;
+out:
+	up_write(&obj->lock);
+out_node:
+	up_read(&node->rwsem);
+	return ret;
+}
+
+/*
+ * Maps one page of a stream. Writable mappings (only of OPEN nodes: seal is
+ * refused while they exist) back holes with new zeroed pool pages;
+ * read-only ones map the zero page there. Beyond the size: SIGBUS.
+ */
+vm_fault_t pkram_object_fault(struct pkram_pool *pool, struct pkram_object *obj,
+			      int stream, struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	bool writable = vma->vm_flags & VM_MAYWRITE;
+	struct pkram_stream *st = &obj->stream[stream];
+	u64 idx = vmf->pgoff;
+	unsigned long pfn;
+	vm_fault_t ret;
+	void *entry;
+
+	if (writable)
+		down_write(&obj->lock);
+	else
+		down_read(&obj->lock);
+	if (idx >= DIV_ROUND_UP(st->size, PK_PAGE)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+	entry = xa_load(&st->pages, idx);
+	if (!entry && writable) {
+		if (stream_grow(pool, st, idx, 1, 0)) {
+			ret = VM_FAULT_OOM;
+			goto out;
+		}
+		entry = xa_load(&st->pages, idx);
+	}
+	pfn = entry ? PHYS_PFN(pool->base) + xa_to_value(entry) :
+		      my_zero_pfn(vmf->address);
+	ret = vmf_insert_pfn(vma, vmf->address, pfn);
+out:
+	if (writable)
+		up_write(&obj->lock);
+	else
+		up_read(&obj->lock);
+	return ret;
+}
+
+ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
+			   int stream, const char __user *buf, size_t len,
+			   loff_t pos)
+{
+	u64 start = ktime_get_ns();
+	ssize_t ret = object_write(pool, obj, stream, buf, len, pos);
+
+	trace_pkram_obj_write(obj->node->name, ret > 0 ? ret : 0,
+			      ktime_get_ns() - start, ret < 0 ? ret : 0);
+	return ret;
+}
+
+ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
+			  int stream, char __user *buf, size_t len, loff_t pos)
+{
+	u64 start = ktime_get_ns();
+	ssize_t ret = object_read(pool, obj, stream, buf, len, pos);
+
+	trace_pkram_obj_read(obj->node->name, ret > 0 ? ret : 0,
+			     ktime_get_ns() - start, ret < 0 ? ret : 0);
+	return ret;
 }

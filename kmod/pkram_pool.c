@@ -16,6 +16,7 @@
 #include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/kobject.h>
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -23,6 +24,9 @@
 #include <linux/vmalloc.h>
 
 #include "pkram_internal.h"
+
+#define CREATE_TRACE_POINTS
+#include "pkram_trace.h"
 
 #define PKRAM_MIN_POOL	(1ULL << 20)
 
@@ -135,6 +139,7 @@ static int check_pool_range(u64 base, u64 size)
 static void restore_nodes(struct pkram_pool *pool)
 {
 	const struct pkram_fmt_super *sb = (const void *)pool->fmt.base;
+	u64 start = ktime_get_ns();
 	struct pkram_fmt_bitmap scratch;
 	struct pkram_fmt_error err;
 	u64 *heads;
@@ -170,13 +175,20 @@ static void restore_nodes(struct pkram_pool *pool)
 		ret = pkram_node_restore(pool, heads[i], &scratch, &err);
 		if (ret) {
 			pool->rejected_nodes++;
-			pr_err("node %u (metadata at %#llx) rejected: %s\n",
-			       i, heads[i], err.msg);
+			if (err.node[0])
+				pr_err("node '%s' rejected: %s\n", err.node,
+				       err.msg);
+			else
+				pr_err("node %u of the handover (metadata at %#llx) rejected: %s\n",
+				       i, heads[i], err.msg);
 		} else {
 			pool->restored_nodes++;
 		}
 	}
 	pool->used_pages = pkram_fmt_count_set(&pool->map);
+	trace_pkram_restore(pool->restored_nodes, pool->rejected_nodes,
+			    pool->used_pages << PKRAM_FMT_PAGE_SHIFT,
+			    ktime_get_ns() - start);
 	pr_info("restored %u nodes, rejected %u (generation %llu)\n",
 		pool->restored_nodes, pool->rejected_nodes, pool->generation);
 out:

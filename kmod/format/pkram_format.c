@@ -391,6 +391,7 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 
 	err->err = 0;
 	err->msg[0] = '\0';
+	err->node[0] = '\0';
 	memset(scratch->words, 0,
 	       pkram_fmt_bitmap_words(scratch->nr_bits) * sizeof(u64));
 	ret = enter_block(&r, head);
@@ -407,6 +408,7 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 	    !all_zero(node.name + strlen(node.name),
 		      sizeof(node.name) - strlen(node.name)))
 		return fmt_fail(err, -EBADMSG, "bad node name");
+	memcpy(err->node, node.name, sizeof(err->node));
 	if (v && v->node) {
 		ret = v->node(v->ctx, &node);
 		if (ret)

@@ -102,6 +102,7 @@ struct pkram_fmt_extent {
 struct pkram_fmt_error {
 	int err;
 	char msg[160];
+	char node[PKRAM_FMT_NODE_NAME_MAX + 1];	/* once its record was read */
 };
 
 /* A view of the mapped pool. */

@@ -84,6 +84,15 @@ Status Object::pwrite_all(const void *buf, size_t len, uint64_t off)
 	return {};
 }
 
+Status Object::truncate(uint64_t size)
+{
+	auto arg = zeroed_arg<pkram_obj_truncate>();
+	arg.length = size;
+	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_TRUNCATE, &arg))
+		return errno_error("set object size to " + std::to_string(size));
+	return {};
+}
+
 static ObjectInfo to_object_info(const pkram_obj_stat &st, const char *name)
 {
 	return ObjectInfo{st.id, name, st.page_size, st.byte_size, st.data_bytes};

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -374,6 +375,142 @@ TEST_F(Pkram, ManyThreadsOnOneNodeAndOnSeveral)
 		th.join();
 	EXPECT_EQ(0, failures.load());
 	EXPECT_EQ(static_cast<uint32_t>(threads), shared.info()->nr_objects);
+}
+
+// A MAP_SHARED mapping of an object; unmapped on scope exit.
+struct Mapping {
+	Mapping(int fd, size_t length, int prot) : len(length)
+	{
+		addr = mmap(nullptr, len, prot, MAP_SHARED, fd, 0);
+	}
+	~Mapping()
+	{
+		if (addr != MAP_FAILED)
+			munmap(addr, len);
+	}
+	char *bytes() const { return static_cast<char *>(addr); }
+	void *addr;
+	size_t len;
+};
+
+TEST_F(Pkram, SharedMappingSeesWritesBothWays)
+{
+	auto n = node("mmap");
+	auto o = n.open_object("guest-ram", {.create = true});
+	ASSERT_TRUE(o->truncate(3 * 4096).ok());
+	ASSERT_TRUE(o->pwrite_all("via-write", 9, 4096).ok());
+	Mapping m(o->fd(), 3 * 4096, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, m.addr) << std::strerror(errno);
+	EXPECT_EQ(0, std::memcmp(m.bytes() + 4096, "via-write", 9));
+	EXPECT_EQ(0, m.bytes()[0]); // a hole reads as zero
+	std::memcpy(m.bytes() + 2 * 4096 + 5, "via-mmap", 8);
+	char back[8];
+	ASSERT_EQ(8u, *o->pread(back, 8, 2 * 4096 + 5));
+	EXPECT_EQ(0, std::memcmp(back, "via-mmap", 8));
+	EXPECT_EQ(3u * 4096, o->info()->data_bytes); // the faults allocated the holes
+}
+
+TEST_F(Pkram, WriteFromAMappingOfTheSameObject)
+{
+	auto n = node("selfcopy");
+	auto o = n.open_object("f", {.create = true});
+	std::string page(4096, 's');
+	ASSERT_TRUE(o->pwrite_all(page.data(), page.size(), 4096).ok());
+	Mapping m(o->fd(), 2 * 4096, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, m.addr);
+	// The source pages are not faulted in yet: the module must not deadlock.
+	ASSERT_TRUE(o->pwrite_all(m.bytes() + 4096, 4096, 0).ok());
+	EXPECT_EQ(page + page, *o->read_all());
+	ASSERT_EQ(4096u, *o->pread(m.bytes(), 4096, 4096));
+}
+
+TEST_F(Pkram, PrivateMappingIsEINVAL)
+{
+	auto n = node("private");
+	auto o = n.open_object("f", {.create = true});
+	ASSERT_TRUE(o->truncate(4096).ok());
+	void *p = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, o->fd(), 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(Pkram, TouchingPastTheSizeIsSIGBUS)
+{
+	auto n = node("sigbus");
+	auto o = n.open_object("f", {.create = true});
+	ASSERT_TRUE(o->truncate(4096).ok());
+	Mapping m(o->fd(), 2 * 4096, PROT_READ);
+	ASSERT_NE(MAP_FAILED, m.addr);
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		volatile char c = m.bytes()[4096];
+		(void)c;
+		_exit(0);
+	}
+	int status = 0;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+}
+
+TEST_F(Pkram, MappingsBlockSealReopenShrinkAndFree)
+{
+	std::string nm;
+	{
+		auto n = node("maps");
+		nm = n.name();
+		auto o = n.open_object("f", {.create = true});
+		ASSERT_TRUE(o->truncate(2 * 4096).ok());
+		{
+			Mapping rw(o->fd(), 2 * 4096, PROT_READ | PROT_WRITE);
+			ASSERT_NE(MAP_FAILED, rw.addr);
+			rw.bytes()[0] = 'x';
+			auto seal = n.seal();
+			ASSERT_FALSE(seal.ok());
+			EXPECT_EQ(EBUSY, seal.error().errnum);
+			auto shrink = o->truncate(4096);
+			ASSERT_FALSE(shrink.ok());
+			EXPECT_EQ(EBUSY, shrink.error().errnum);
+		}
+		ASSERT_TRUE(n.seal().ok());
+		auto ro_fd = n.open_object("f");
+		Mapping ro(ro_fd->fd(), 2 * 4096, PROT_READ);
+		ASSERT_NE(MAP_FAILED, ro.addr);
+		EXPECT_EQ('x', ro.bytes()[0]);
+		// A sealed node's fds are read-only: no writable mapping.
+		void *w = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ro_fd->fd(), 0);
+		EXPECT_EQ(MAP_FAILED, w);
+		EXPECT_EQ(EACCES, errno);
+		auto reopen = dev_->open_node(nm, true);
+		ASSERT_FALSE(reopen.ok());
+		EXPECT_EQ(EBUSY, reopen.error().errnum);
+		// The mapping alone (fds closed below) keeps the node busy.
+		void *keep = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, ro_fd->fd(), 0);
+		ASSERT_NE(MAP_FAILED, keep);
+		ro_fd = pkram::make_error(0, "closed");
+		o = pkram::make_error(0, "closed");
+		auto busy = dev_->free_node(nm);
+		ASSERT_FALSE(busy.ok());
+		EXPECT_EQ(EBUSY, busy.error().errnum);
+		munmap(keep, 4096);
+	}
+	EXPECT_TRUE(dev_->free_node(nm).ok());
+}
+
+TEST_F(Pkram, TruncateShrinksFreesAndGrowsWithZeros)
+{
+	auto n = node("trunc");
+	auto o = n.open_object("f", {.create = true});
+	std::string data(5 * 4096, 'd');
+	ASSERT_TRUE(o->pwrite_all(data.data(), data.size(), 0).ok());
+	ASSERT_TRUE(o->truncate(4096 + 10).ok());
+	EXPECT_EQ(2u * 4096, o->info()->data_bytes);
+	ASSERT_TRUE(o->truncate(3 * 4096).ok());
+	auto all = o->read_all();
+	ASSERT_EQ(3u * 4096, all->size());
+	EXPECT_EQ(std::string(4096 + 10, 'd'), all->substr(0, 4096 + 10));
+	EXPECT_EQ(std::string(2 * 4096 - 10, '\0'), all->substr(4096 + 10));
 }
 
 TEST_F(Pkram, NonRootIsDenied)

@@ -58,6 +58,8 @@ class Object {
 	// Reads the whole stream.
 	Result<std::string> read_all() const;
 	Status pwrite_all(const void *buf, size_t len, uint64_t off);
+	// Sets the stream's size; pages past it go back to the pool.
+	Status truncate(uint64_t size);
 	Result<ObjectInfo> info() const;
 	int fd() const { return fd_.get(); }
 

@@ -14,6 +14,17 @@
  * application's own metadata). PKRAM_IOC_OBJ_OPEN on a node fd returns an
  * object fd bound to one of the two streams (the byte stream with PKRAM_OBJ_BYTES); read(2), write(2), pread(2),
  * pwrite(2) and lseek(2) work on it. Holes of the page stream read as zeros.
+ * PKRAM_IOC_OBJ_TRUNCATE sets a stream's size (pages past it are freed).
+ *
+ * DOC: Mappings
+ *
+ * mmap(2) of an object fd maps its stream's pool pages directly (MAP_SHARED
+ * only; MAP_PRIVATE is EINVAL). A writable mapping needs an OPEN node and a
+ * writable fd; faults on holes then allocate zeroed pool pages. A read-only
+ * mapping shows holes as zeros. Touching a page past the stream's size raises
+ * SIGBUS. While mappings exist: sealing is refused (EBUSY) if any is
+ * writable; making the node OPEN again, shrinking a stream and freeing the
+ * node are refused (EBUSY), so no mapping ever reaches a freed page.
  *
  * Node states: OPEN (writable, not handed over) -> SEALED (read-only, handed
  * over at the next kexec) -> RESTORED (found again after kexec, read-only).
@@ -48,7 +59,8 @@
  *   ENOENT        no node or object of that name (or end of an iteration)
  *   ENOSPC        the pool is full, or PKRAM_MAX_NODES sealed nodes exist
  *   EROFS         write to a SEALED or RESTORED node
- *   EBUSY         free of a node that still has open fds (or mappings)
+ *   EBUSY         free of a node that still has open fds (or mappings); see
+ *                 "Mappings" for seal, reopen-for-write and shrink
  *   EFBIG         offset beyond PKRAM_OBJ_MAX_SIZE
  *   ENOTTY        unknown ioctl for this kind of fd
  *   EFAULT        bad user pointer
@@ -167,6 +179,13 @@ struct pkram_obj_stat {
  * The size travels in each struct, not in the ioctl number, so structs can
  * grow without new numbers (as iommufd and liveupdate do).
  */
+/* PKRAM_IOC_OBJ_TRUNCATE: on a writable object fd of an OPEN node. */
+struct pkram_obj_truncate {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u64 length;		/* the stream's new size, bytes */
+};
+
 #define PKRAM_IOC_MAGIC		0xB7
 #define PKRAM_IOC_POOL_STATUS	_IO(PKRAM_IOC_MAGIC, 0x00)
 #define PKRAM_IOC_NODE_CREATE	_IO(PKRAM_IOC_MAGIC, 0x01)
@@ -178,5 +197,6 @@ struct pkram_obj_stat {
 #define PKRAM_IOC_OBJ_OPEN	_IO(PKRAM_IOC_MAGIC, 0x12)
 #define PKRAM_IOC_OBJ_STAT	_IO(PKRAM_IOC_MAGIC, 0x13)
 #define PKRAM_IOC_OBJ_INFO	_IO(PKRAM_IOC_MAGIC, 0x20)
+#define PKRAM_IOC_OBJ_TRUNCATE	_IO(PKRAM_IOC_MAGIC, 0x21)
 
 #endif /* _UAPI_LINUX_PKRAM_H */

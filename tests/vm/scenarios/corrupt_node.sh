@@ -1,0 +1,53 @@
+# A node whose metadata was damaged between the kernels is rejected with a
+# message naming it and the reason; the other nodes are restored intact and
+# the damaged node's pages go back to the pool.
+POOL_BASE=$((0x30000000))
+
+sb_u64() { # field offset in the superblock
+	dd if=/dev/mem bs=4096 skip=$((POOL_BASE / 4096)) count=1 status=none |
+		od -An -t u8 -j "$1" -N 8 | tr -d ' '
+}
+
+stage_1() {
+	pk_load_module
+	for n in alpha beta gamma; do
+		mkdir -p "/tmp/$n"
+		head -c 1M /dev/urandom >"/tmp/$n/data"
+	done
+	# beta has enough entries for its metadata to span several blocks
+	for i in $(seq 1 300); do echo "$i" >"/tmp/beta/f$i"; done
+	for n in alpha beta gamma; do pk_cli save "/tmp/$n" "$n"; done
+	(cd /tmp && md5sum alpha/data gamma/data >"$PKRAM_RESULTS/sums")
+	pk_cli info beta --json | jq .meta_bytes >"$PKRAM_RESULTS/beta-meta"
+	pk_check "beta's metadata spans blocks" test "$(cat "$PKRAM_RESULTS/beta-meta")" -gt 4096
+	pk_log "kexec into stage 2"
+	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+		--reuse-cmdline --append pkramtest.stage=2 --exec
+	pk_fail "kexec returned"
+}
+
+stage_2() {
+	# Before the module loads, damage the second metadata block of beta (node 1).
+	pk_expect_eq "superblock lists three nodes" 3 "$(sb_u64 40)"
+	local head second
+	head=$(sb_u64 $((128 + 8)))
+	second=$(dd if=/dev/mem bs=1 skip=$((POOL_BASE + head + 8)) count=8 status=none | od -An -t u8 | tr -d ' ')
+	pk_check "beta's chain has a second block" test "$second" -gt 0
+	printf '\x5a' | dd of=/dev/mem bs=1 seek=$((POOL_BASE + second + 200)) conv=notrunc status=none
+	pk_load_module
+	pk_check "the kernel names the node and the reason" \
+		grep -Eq "pkram: node 'beta' rejected: metadata block 1 at offset 0x[0-9a-f]+: checksum mismatch" <(dmesg)
+	pk_expect_eq "the other nodes are restored" "alpha gamma" \
+		"$(pk_cli ls --json | jq -r '[.nodes[].name] | join(" ")')"
+	pk_expect_eq "status counts the rejection" "2 1" \
+		"$(pk_cli status --json | jq -r '"\(.pool.restored_nodes) \(.pool.rejected_nodes)"')"
+	mkdir -p /tmp/alpha /tmp/gamma
+	pk_cli restore alpha /tmp/alpha
+	pk_cli restore gamma /tmp/gamma
+	pk_expect_eq "their data is intact" "$(cat "$PKRAM_RESULTS/sums")" \
+		"$(cd /tmp && md5sum alpha/data gamma/data)"
+	pk_expect_eq "beta's pages are free again: used = superblock + alpha + gamma" \
+		"$(pk_cli status --json | jq '4096 + ([.nodes[] | .data_bytes + .meta_bytes] | add)')" \
+		"$(pk_cli status --json | jq .pool.used_bytes)"
+	pk_pass
+}
