@@ -17,6 +17,7 @@ struct NodeArgs {
 	std::string object;
 	bool yes = false;
 	bool bytes = false;
+	bool checksum = false;
 };
 
 int run_info(const Context &ctx, const NodeArgs &args)
@@ -38,6 +39,7 @@ int run_info(const Context &ctx, const NodeArgs &args)
 				    {"state", to_string(info->state)},
 				    {"data_bytes", info->data_bytes},
 				    {"meta_bytes", info->meta_bytes},
+				    {"data_checksums", info->has_data_crc},
 				    {"objects", nlohmann::json::array()}};
 		for (const auto &o : *objects)
 			j["objects"].push_back({{"name", o.name},
@@ -65,10 +67,42 @@ int run_seal(const Context &ctx, const NodeArgs &args)
 	auto node = dev->open_node(args.node);
 	if (!node)
 		return report(node.error());
-	if (auto s = node->seal(); !s)
+	if (auto s = node->seal(args.checksum); !s)
 		return report(s.error());
-	std::printf("sealed %s: it will be handed over at the next kexec\n", args.node.c_str());
+	std::printf("sealed %s%s: it will be handed over at the next kexec\n", args.node.c_str(),
+		    args.checksum ? " with data checksums" : "");
 	return Exit::ok;
+}
+
+int run_verify(const Context &ctx, const NodeArgs &args)
+{
+	auto dev = open_device(ctx);
+	if (!dev)
+		return report(dev.error());
+	auto node = dev->open_node(args.node);
+	if (!node)
+		return report(node.error());
+	auto rep = node->verify();
+	if (!rep)
+		return report(rep.error());
+	if (ctx.json)
+		std::cout << nlohmann::json{{"node", args.node},
+					    {"checked_extents", rep->checked_extents},
+					    {"checked_bytes", rep->checked_bytes},
+					    {"bad_extents", rep->bad_extents},
+					    {"bad_objects", rep->bad_objects},
+					    {"ok", rep->bad_extents == 0}}
+				     .dump(2)
+			  << "\n";
+	else
+		std::printf("%s: %llu extents, %s checked: %s\n", args.node.c_str(),
+			    static_cast<unsigned long long>(rep->checked_extents),
+			    human_bytes(rep->checked_bytes).c_str(),
+			    rep->bad_extents ? (std::to_string(rep->bad_extents) + " bad extents in " +
+						std::to_string(rep->bad_objects) + " objects")
+						   .c_str()
+					     : "all match");
+	return rep->bad_extents ? Exit::failed : Exit::ok;
 }
 
 int run_free(const Context &ctx, const NodeArgs &args)
@@ -138,7 +172,18 @@ void setup_seal(CLI::App &app, Context &ctx)
 	auto args = std::make_shared<NodeArgs>();
 	auto *cmd = app.add_subcommand("seal", "make a node read-only and hand it over at the next kexec");
 	cmd->add_option("NODE", args->node, "node name")->required();
+	cmd->add_flag("--checksum", args->checksum,
+		      "also store a CRC32C of all data, for pkram-cli verify (reads all data once)");
 	cmd->callback([&ctx, args] { ctx.exit_code = run_seal(ctx, *args); });
+}
+
+void setup_verify(CLI::App &app, Context &ctx)
+{
+	auto args = std::make_shared<NodeArgs>();
+	auto *cmd = app.add_subcommand(
+		"verify", "check a node's data against the checksums stored at seal (exit 1 on mismatch)");
+	cmd->add_option("NODE", args->node, "node name")->required();
+	cmd->callback([&ctx, args] { ctx.exit_code = run_verify(ctx, *args); });
 }
 
 void setup_free(CLI::App &app, Context &ctx)

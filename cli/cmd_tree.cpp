@@ -16,6 +16,7 @@ namespace {
 struct TreeArgs {
 	std::string dir;
 	std::string node;
+	bool checksum = false;
 };
 
 TreeProgress progress_line(const char *verb)
@@ -58,13 +59,16 @@ void setup_save(CLI::App &app, Context &ctx)
 	auto *cmd = app.add_subcommand("save", "save a directory tree into a new node and seal it");
 	cmd->add_option("DIR", args->dir, "directory to save")->required()->check(CLI::ExistingDirectory);
 	cmd->add_option("NODE", args->node, "name of the new node")->required();
+	cmd->add_flag("--checksum", args->checksum,
+		      "seal with a CRC32C of all data, for pkram-cli verify (reads all data once)");
 	cmd->callback([&ctx, args] {
 		auto dev = open_device(ctx);
 		if (!dev) {
 			ctx.exit_code = report(dev.error());
 			return;
 		}
-		auto stats = save_tree(*dev, args->dir, args->node, progress_line("saving"));
+		auto stats = save_tree(*dev, args->dir, args->node,
+				       {.data_crc = args->checksum, .progress = progress_line("saving")});
 		ctx.exit_code = stats ? print_stats(ctx, "saved and sealed", *args, *stats)
 				      : report(stats.error());
 	});

@@ -29,6 +29,7 @@ void setup_status(CLI::App &app, Context &ctx);
 void setup_info(CLI::App &app, Context &ctx);
 void setup_free(CLI::App &app, Context &ctx);
 void setup_seal(CLI::App &app, Context &ctx);
+void setup_verify(CLI::App &app, Context &ctx);
 void setup_cat(CLI::App &app, Context &ctx);
 void setup_save(CLI::App &app, Context &ctx);
 void setup_restore(CLI::App &app, Context &ctx);

@@ -49,6 +49,7 @@ int main(int argc, char **argv)
 	setup_info(app, ctx);
 	setup_free(app, ctx);
 	setup_seal(app, ctx);
+	setup_verify(app, ctx);
 	setup_cat(app, ctx);
 	setup_save(app, ctx);
 	setup_restore(app, ctx);

@@ -32,6 +32,7 @@ union pkram_ioc_arg {
 	struct pkram_obj_open obj_open;
 	struct pkram_obj_stat obj_stat;
 	struct pkram_obj_truncate obj_truncate;
+	struct pkram_node_verify node_verify;
 };
 
 struct pkram_ioc_ctx {
@@ -356,9 +357,22 @@ static int ioc_node_seal(struct pkram_ioc_ctx *ctx, void *argp)
 {
 	struct pkram_node_seal *arg = argp;
 
-	if (arg->flags)
+	if (arg->flags & ~PKRAM_SEAL_DATA_CRC)
 		return -EINVAL;
-	return pkram_node_seal(pkram_pool, ctx->file->private_data);
+	return pkram_node_seal(pkram_pool, ctx->file->private_data,
+			       arg->flags);
+}
+
+static int ioc_node_verify(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_node_verify *arg = argp;
+	int ret;
+
+	if (arg->flags || arg->reserved || arg->checked_extents ||
+	    arg->checked_bytes || arg->bad_extents || arg->bad_objects)
+		return -EINVAL;
+	ret = pkram_node_verify(pkram_pool, ctx->file->private_data, arg);
+	return ret ? ret : reply(ctx, arg);
 }
 
 static int ioc_obj_open(struct pkram_ioc_ctx *ctx, void *argp)
@@ -474,11 +488,12 @@ static const struct pkram_ioc dev_iocs[] = {
 	IOC(PKRAM_IOC_NODE_CREATE, ioc_node_create, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_OPEN, ioc_node_open, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_FREE, ioc_node_free, struct pkram_node_free, reserved),
-	IOC(PKRAM_IOC_NODE_STAT, ioc_node_stat, struct pkram_node_stat, reserved),
+	IOC(PKRAM_IOC_NODE_STAT, ioc_node_stat, struct pkram_node_stat, flags),
 };
 
 static const struct pkram_ioc node_iocs[] = {
-	IOC(PKRAM_IOC_NODE_INFO, ioc_node_info, struct pkram_node_stat, reserved),
+	IOC(PKRAM_IOC_NODE_INFO, ioc_node_info, struct pkram_node_stat, flags),
+	IOC(PKRAM_IOC_NODE_VERIFY, ioc_node_verify, struct pkram_node_verify, reserved),
 	IOC(PKRAM_IOC_NODE_SEAL, ioc_node_seal, struct pkram_node_seal, flags),
 	IOC(PKRAM_IOC_OBJ_OPEN, ioc_obj_open, struct pkram_obj_open, fd),
 	IOC(PKRAM_IOC_OBJ_STAT, ioc_obj_stat, struct pkram_obj_stat, reserved),

@@ -70,6 +70,7 @@ struct pkram_node {
 	enum pkram_node_state state;
 	u64 meta_head;			/* first metadata block, 0 when OPEN */
 	u64 nr_meta_blocks;
+	u32 fmt_flags;			/* PKRAM_FMT_NODE_* of the sealed metadata */
 
 	struct mutex objects_lock;	/* objects, by_name, nr_objects */
 	struct xarray objects;		/* id -> struct pkram_object */
@@ -100,7 +101,10 @@ int pkram_node_create(struct pkram_pool *pool, const char *name, size_t len,
 int pkram_node_open(struct pkram_pool *pool, const char *name, size_t len,
 		    bool write, struct pkram_node **out);
 int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len);
-int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node);
+int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node,
+		    u32 flags);
+int pkram_node_verify(struct pkram_pool *pool, struct pkram_node *node,
+		      struct pkram_node_verify *out);
 void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st);
 int pkram_node_restore(struct pkram_pool *pool, u64 head,
 		       struct pkram_fmt_bitmap *scratch,

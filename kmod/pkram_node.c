@@ -92,6 +92,7 @@ static void release_metadata(struct pkram_pool *pool, struct pkram_node *node)
 				 pool);
 	node->meta_head = 0;
 	node->nr_meta_blocks = 0;
+	node->fmt_flags = 0;
 }
 
 /* Frees a node nobody uses; its pages go back to the pool if asked. */
@@ -234,8 +235,19 @@ static int seal_alloc_block(void *ctx, u64 *offset)
  * Walks a stream's pages as extents of consecutive indices backed by
  * consecutive pool pages; emits them when w is given, and counts them.
  */
+static int emit_extent(struct pkram_fmt_writer *w, struct pkram_fmt_extent *ext,
+		       bool data_crc)
+{
+	struct pkram_pool *pool = w->ctx;
+
+	if (data_crc)
+		ext->crc = pkram_fmt_crc32c(pkram_page_addr(pool, ext->pool_page),
+					    (size_t)ext->nr_pages * PK_PAGE);
+	return pkram_fmt_writer_append(w, ext, sizeof(*ext));
+}
+
 static int stream_extents(struct pkram_stream *st, struct pkram_fmt_writer *w,
-			  u32 *count)
+			  bool data_crc, u32 *count)
 {
 	struct pkram_fmt_extent ext = { 0 };
 	unsigned long index;
@@ -254,7 +266,7 @@ static int stream_extents(struct pkram_stream *st, struct pkram_fmt_writer *w,
 		if (ext.nr_pages) {
 			(*count)++;
 			if (w) {
-				ret = pkram_fmt_writer_append(w, &ext, sizeof(ext));
+				ret = emit_extent(w, &ext, data_crc);
 				if (ret)
 					return ret;
 			}
@@ -266,12 +278,13 @@ static int stream_extents(struct pkram_stream *st, struct pkram_fmt_writer *w,
 	if (ext.nr_pages) {
 		(*count)++;
 		if (w)
-			return pkram_fmt_writer_append(w, &ext, sizeof(ext));
+			return emit_extent(w, &ext, data_crc);
 	}
 	return 0;
 }
 
-static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj)
+static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj,
+			bool data_crc)
 {
 	static const u8 zero[8];
 	struct pkram_fmt_object rec = {
@@ -282,7 +295,7 @@ static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj)
 
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
 		rec.size[s] = obj->stream[s].size;
-		stream_extents(&obj->stream[s], NULL, &rec.nr_extents[s]);
+		stream_extents(&obj->stream[s], NULL, false, &rec.nr_extents[s]);
 	}
 	ret = pkram_fmt_writer_append(w, &rec, sizeof(rec));
 	if (!ret)
@@ -290,13 +303,16 @@ static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj)
 	if (!ret)
 		ret = pkram_fmt_writer_append(w, zero, (8 - obj->name_len % 8) % 8);
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS && !ret; s++)
-		ret = stream_extents(&obj->stream[s], w, &rec.nr_extents[s]);
+		ret = stream_extents(&obj->stream[s], w, data_crc,
+				     &rec.nr_extents[s]);
 	return ret;
 }
 
 /* Writes the node's metadata into the pool and lists it in the superblock. */
-int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node)
+int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node,
+		    u32 flags)
 {
+	bool data_crc = flags & PKRAM_SEAL_DATA_CRC;
 	struct pkram_fmt_node rec = { .magic = PKRAM_FMT_NODE_MAGIC };
 	u64 start = ktime_get_ns();
 	struct pkram_fmt_writer w;
@@ -317,12 +333,13 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node)
 	strscpy(rec.name, node->name, sizeof(rec.name));
 	rec.nr_objects = node->nr_objects;
 	rec.nr_data_pages = node_data_pages(node);
+	rec.flags = data_crc ? PKRAM_FMT_NODE_DATA_CRC : 0;
 	pkram_fmt_writer_init(&w, &pool->fmt, seal_alloc_block, pool);
 	ret = pkram_fmt_writer_append(&w, &rec, sizeof(rec));
 	xa_for_each(&node->objects, id, obj) {
 		if (ret)
 			break;
-		ret = write_object(&w, obj);
+		ret = write_object(&w, obj, data_crc);
 	}
 	if (ret) {
 		pkram_fmt_chain_for_each(&pool->fmt, w.head, free_meta_block,
@@ -331,6 +348,7 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node)
 	}
 	node->meta_head = pkram_fmt_writer_finish(&w);
 	node->nr_meta_blocks = w.nr_blocks;
+	node->fmt_flags = rec.flags;
 	node->state = PKRAM_NODE_STATE_SEALED;
 	pkram_super_commit(pool);
 out:
@@ -347,6 +365,8 @@ void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st)
 	down_read(&node->rwsem);
 	st->state = node->state;
 	st->meta_bytes = node->nr_meta_blocks * PK_PAGE;
+	st->flags = (node->fmt_flags & PKRAM_FMT_NODE_DATA_CRC) ?
+		    PKRAM_NODE_HAS_DATA_CRC : 0;
 	up_read(&node->rwsem);
 	/* A snapshot: writers may be adding pages meanwhile. */
 	mutex_lock(&node->objects_lock);
@@ -376,6 +396,7 @@ static int restore_node_cb(void *arg, const struct pkram_fmt_node *rec)
 	if (!ctx->node)
 		return -ENOMEM;
 	ctx->nr_blocks = rec->nr_blocks;
+	ctx->node->fmt_flags = rec->flags;
 	return 0;
 }
 
@@ -450,6 +471,86 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 		ctx.node->nr_objects);
 out:
 	mutex_unlock(&pool->lock);
+	return ret;
+}
+
+/* ---- verifying -------------------------------------------------------- */
+
+struct verify_ctx {
+	struct pkram_pool *pool;
+	struct pkram_node_verify *out;
+	u64 bad_in_object;
+};
+
+static int verify_object_cb(void *arg, const struct pkram_fmt_object *rec,
+			    const char *name)
+{
+	struct verify_ctx *ctx = arg;
+
+	ctx->bad_in_object = 0;
+	return 0;
+}
+
+static int verify_extent_cb(void *arg, int stream,
+			    const struct pkram_fmt_extent *ext)
+{
+	struct verify_ctx *ctx = arg;
+	size_t len = (size_t)ext->nr_pages * PK_PAGE;
+
+	ctx->out->checked_extents++;
+	ctx->out->checked_bytes += len;
+	if (pkram_fmt_crc32c(pkram_page_addr(ctx->pool, ext->pool_page), len) !=
+	    ext->crc) {
+		ctx->out->bad_extents++;
+		if (!ctx->bad_in_object++)
+			ctx->out->bad_objects++;
+	}
+	cond_resched();
+	return 0;
+}
+
+/* Checks a sealed node's data against the CRCs stored at seal. */
+int pkram_node_verify(struct pkram_pool *pool, struct pkram_node *node,
+		      struct pkram_node_verify *out)
+{
+	struct verify_ctx ctx = { .pool = pool, .out = out };
+	struct pkram_fmt_visitor visitor = {
+		.object = verify_object_cb,
+		.extent = verify_extent_cb,
+		.ctx = &ctx,
+	};
+	struct pkram_fmt_bitmap none, scratch;
+	struct pkram_fmt_error *err;
+	u64 words = pkram_fmt_bitmap_words(pool->map.nr_bits);
+	int ret;
+
+	none.nr_bits = pool->map.nr_bits;
+	scratch.nr_bits = pool->map.nr_bits;
+	none.words = kvcalloc(words, sizeof(u64), GFP_KERNEL);
+	scratch.words = kvcalloc(words, sizeof(u64), GFP_KERNEL);
+	err = kmalloc(sizeof(*err), GFP_KERNEL);
+	if (!none.words || !scratch.words || !err) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	down_read(&node->rwsem);
+	if (node->state == PKRAM_NODE_STATE_OPEN ||
+	    !(node->fmt_flags & PKRAM_FMT_NODE_DATA_CRC)) {
+		ret = -ENODATA;
+	} else {
+		/* Nothing else is claimed: only the node's own consistency counts. */
+		ret = pkram_fmt_load_node(&pool->fmt, node->meta_head, &none,
+					  &scratch, &visitor, err);
+		if (ret) {
+			pr_err("verify of node '%s': %s\n", node->name, err->msg);
+			ret = -EBADMSG;
+		}
+	}
+	up_read(&node->rwsem);
+out:
+	kfree(err);
+	kvfree(scratch.words);
+	kvfree(none.words);
 	return ret;
 }
 

@@ -340,11 +340,11 @@ static bool all_zero(const void *p, size_t len)
 
 static int check_extent(struct reader *r, const struct pkram_fmt_extent *ext,
 			u64 stream_pages, u64 *next_index, u64 obj,
-			int stream)
+			int stream, bool data_crc)
 {
 	u64 pool_pages = pkram_fmt_nr_pages(r->pool);
 
-	if (!ext->nr_pages || ext->crc)
+	if (!ext->nr_pages || (ext->crc && !data_crc))
 		return fmt_fail(r->err, -EBADMSG, "object %llu stream %d: malformed extent",
 			    (unsigned long long)obj, stream);
 	if (ext->index < *next_index || ext->index >= stream_pages ||
@@ -400,7 +400,8 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 	ret = read_bytes(&r, &node, sizeof(node), "the node record");
 	if (ret)
 		return ret;
-	if (node.magic != PKRAM_FMT_NODE_MAGIC || node.flags ||
+	if (node.magic != PKRAM_FMT_NODE_MAGIC ||
+	    (node.flags & ~PKRAM_FMT_NODE_FLAGS) ||
 	    !all_zero(node.reserved, sizeof(node.reserved)))
 		return fmt_fail(err, -EBADMSG, "bad node record");
 	if (!memchr(node.name, '\0', sizeof(node.name)) ||
@@ -462,7 +463,8 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 				if (ret)
 					return ret;
 				ret = check_extent(&r, &ext, stream_pages,
-						   &next_index, obj, s);
+						   &next_index, obj, s,
+						   node.flags & PKRAM_FMT_NODE_DATA_CRC);
 				if (ret)
 					return ret;
 				data_pages += ext.nr_pages;

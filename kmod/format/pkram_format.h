@@ -73,9 +73,13 @@ struct pkram_fmt_block {
 	u8 payload[PKRAM_FMT_BLOCK_PAYLOAD];
 } __packed;
 
+/* Every extent carries the CRC32C of its data (computed at seal). */
+#define PKRAM_FMT_NODE_DATA_CRC	(1U << 0)
+#define PKRAM_FMT_NODE_FLAGS	PKRAM_FMT_NODE_DATA_CRC
+
 struct pkram_fmt_node {
 	u32 magic;
-	u32 flags;		/* must be 0 in version 1 */
+	u32 flags;		/* PKRAM_FMT_NODE_* */
 	char name[PKRAM_FMT_NODE_NAME_MAX + 1];	/* NUL-padded */
 	u64 nr_objects;
 	u64 nr_data_pages;	/* sum over all extents */
@@ -95,7 +99,7 @@ struct pkram_fmt_extent {
 	u64 index;		/* first page index within the stream */
 	u64 pool_page;		/* first pool page (pool offset >> 12) */
 	u32 nr_pages;
-	u32 crc;		/* reserved for data checksums; 0 in version 1 */
+	u32 crc;		/* of the data with PKRAM_FMT_NODE_DATA_CRC, else 0 */
 } __packed;
 
 /* Why a check failed: an errno-style code and a message naming the spot. */

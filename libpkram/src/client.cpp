@@ -122,18 +122,42 @@ Result<Object> Node::open_object(std::string_view name, ObjectOpen how) const
 	return Object(UniqueFd(arg.fd));
 }
 
-Status Node::seal()
+Status Node::seal(bool data_crc)
 {
 	auto arg = zeroed_arg<pkram_node_seal>();
-	if (ioctl(fd_.get(), PKRAM_IOC_NODE_SEAL, &arg))
-		return errno_error("seal node " + quoted(name_));
+	arg.flags = data_crc ? PKRAM_SEAL_DATA_CRC : 0;
+	if (ioctl(fd_.get(), PKRAM_IOC_NODE_SEAL, &arg)) {
+		int err = errno;
+		if (err == EBUSY)
+			return make_error(err, "seal node " + quoted(name_) +
+						       ": an object is mapped writable; unmap it first");
+		return make_error(err, "seal node " + quoted(name_));
+	}
 	return {};
+}
+
+Result<VerifyReport> Node::verify() const
+{
+	auto arg = zeroed_arg<pkram_node_verify>();
+	if (ioctl(fd_.get(), PKRAM_IOC_NODE_VERIFY, &arg)) {
+		int err = errno;
+		if (err == ENODATA)
+			return make_error(err, "verify node " + quoted(name_) +
+						       ": it was not sealed with data checksums (seal --checksum)");
+		if (err == EBADMSG)
+			return make_error(err, "verify node " + quoted(name_) +
+						       ": its metadata is damaged (see the kernel log)");
+		return make_error(err, "verify node " + quoted(name_));
+	}
+	return VerifyReport{arg.checked_extents, arg.checked_bytes, arg.bad_extents, arg.bad_objects};
 }
 
 static NodeInfo to_node_info(const pkram_node_stat &st)
 {
-	return NodeInfo{st.name, static_cast<NodeState>(st.state), st.nr_objects, st.data_bytes,
-			st.meta_bytes, st.open_fds};
+	return NodeInfo{st.name,	 static_cast<NodeState>(st.state),
+			st.nr_objects,	 st.data_bytes,
+			st.meta_bytes,	 st.open_fds,
+			(st.flags & PKRAM_NODE_HAS_DATA_CRC) != 0};
 }
 
 Result<NodeInfo> Node::info() const

@@ -268,7 +268,7 @@ Result<EntryMeta> decode_meta(std::string_view text)
 }
 
 Result<TreeStats> save_tree(Device &dev, const std::string &dir, const std::string &node_name,
-			    const TreeProgress &progress)
+			    const SaveOptions &options)
 {
 	std::error_code ec;
 	fs::path root = fs::absolute(dir, ec);
@@ -286,12 +286,12 @@ Result<TreeStats> save_tree(Device &dev, const std::string &dir, const std::stri
 			return make_error(ec.value(), "read directory under " + root.string());
 		if (auto s = save_entry(*node, root, it->path(), stats); !s)
 			return s.error();
-		if (progress)
-			progress(stats);
+		if (options.progress)
+			options.progress(stats);
 	}
 	if (ec)
 		return make_error(ec.value(), "read directory under " + root.string());
-	if (auto s = node->seal(); !s)
+	if (auto s = node->seal(options.data_crc); !s)
 		return s.error();
 	return stats;
 }

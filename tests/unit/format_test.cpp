@@ -304,6 +304,33 @@ TEST(Format, DataPageCountMustMatch)
 	expect_rejected(p, head, -EBADMSG, "data pages");
 }
 
+TEST(Format, ExtentChecksumNeedsTheNodeFlag)
+{
+	Pool p;
+	u64 head = p.write_node("n", {{"f", {4096, 0}, {{0, 0, 10, 1}}}});
+	// The extent record follows node (128), object (40) and padded name (8).
+	auto *ext = reinterpret_cast<pkram_fmt_extent *>(p.block(head)->payload + sizeof(pkram_fmt_node) +
+							 sizeof(pkram_fmt_object) + 8);
+	ASSERT_EQ(10u, ext->pool_page);
+	ext->crc = 0x1234;
+	p.reseal_block(head);
+	expect_rejected(p, head, -EBADMSG, "malformed extent");
+	auto *node = reinterpret_cast<pkram_fmt_node *>(p.block(head)->payload);
+	node->flags = PKRAM_FMT_NODE_DATA_CRC;
+	p.reseal_block(head);
+	pkram_fmt_error err{};
+	EXPECT_EQ(0, load(p, head, err)) << err.msg;
+}
+
+TEST(Format, UnknownNodeFlagsAreRejected)
+{
+	Pool p;
+	u64 head = p.write_node("n", two_objects());
+	reinterpret_cast<pkram_fmt_node *>(p.block(head)->payload)->flags = 1u << 7;
+	p.reseal_block(head);
+	expect_rejected(p, head, -EBADMSG, "bad node record");
+}
+
 TEST(Names, NodeNames)
 {
 	EXPECT_EQ(0, pkram_fmt_check_node_name("vm-0.mem", 8));

@@ -9,9 +9,10 @@ pk_poweroff() {
 	sleep 60
 }
 
+# To the console, not stdout: a failure inside $(...) must not be swallowed.
 pk_fail() {
 	trap - ERR
-	echo "PKRAM-VM: FAIL: $*"
+	echo "PKRAM-VM: FAIL: $*" >/dev/console
 	pk_poweroff
 }
 

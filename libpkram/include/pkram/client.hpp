@@ -40,6 +40,14 @@ struct NodeInfo {
 	uint64_t data_bytes = 0;
 	uint64_t meta_bytes = 0;
 	uint32_t open_fds = 0;
+	bool has_data_crc = false; // sealed with data checksums (verify works)
+};
+
+struct VerifyReport {
+	uint64_t checked_extents = 0;
+	uint64_t checked_bytes = 0;
+	uint64_t bad_extents = 0;
+	uint32_t bad_objects = 0;
 };
 
 struct ObjectInfo {
@@ -78,7 +86,10 @@ class Node {
 	Node(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
 	const std::string &name() const { return name_; }
 	Result<Object> open_object(std::string_view name, ObjectOpen how = {}) const;
-	Status seal();
+	// data_crc: also store a CRC32C of every extent's data, for verify().
+	Status seal(bool data_crc = false);
+	// Checks the data of a node sealed with data_crc against its CRCs.
+	Result<VerifyReport> verify() const;
 	Result<NodeInfo> info() const;
 	Result<std::vector<ObjectInfo>> objects() const;
 

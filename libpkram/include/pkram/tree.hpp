@@ -35,9 +35,14 @@ struct TreeStats {
 // Called after each entry; for progress output.
 using TreeProgress = std::function<void(const TreeStats &)>;
 
+struct SaveOptions {
+	bool data_crc = false; // seal with data checksums
+	TreeProgress progress;
+};
+
 // Creates node `node_name`, saves the tree under `dir` into it and seals it.
 Result<TreeStats> save_tree(Device &dev, const std::string &dir, const std::string &node_name,
-			    const TreeProgress &progress = {});
+			    const SaveOptions &options = {});
 
 // Rebuilds the tree of node `node_name` under `dir` (created if missing).
 Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const std::string &dir,

@@ -63,6 +63,8 @@
  *                 "Mappings" for seal, reopen-for-write and shrink
  *   EFBIG         offset beyond PKRAM_OBJ_MAX_SIZE
  *   ENOTTY        unknown ioctl for this kind of fd
+ *   ENODATA       verify of a node sealed without PKRAM_SEAL_DATA_CRC
+ *   EBADMSG       verify found the node's metadata damaged
  *   EFAULT        bad user pointer
  */
 #ifndef _UAPI_LINUX_PKRAM_H
@@ -134,13 +136,34 @@ struct pkram_node_stat {
 	__u64 data_bytes;	/* pool bytes holding object data */
 	__u64 meta_bytes;	/* pool bytes holding this node's metadata */
 	__u32 open_fds;
-	__u32 reserved;
+	__u32 flags;		/* out: PKRAM_NODE_HAS_DATA_CRC */
 };
+#define PKRAM_NODE_HAS_DATA_CRC	(1U << 0)	/* sealed with PKRAM_SEAL_DATA_CRC */
 
-/* PKRAM_IOC_NODE_SEAL: on a node fd. */
+/*
+ * PKRAM_IOC_NODE_SEAL: on a node fd. With PKRAM_SEAL_DATA_CRC the CRC32C of
+ * every extent's data is computed (O(data)) and stored with the metadata,
+ * for PKRAM_IOC_NODE_VERIFY; restore itself stays O(metadata).
+ */
+#define PKRAM_SEAL_DATA_CRC	(1U << 0)
 struct pkram_node_seal {
 	__u32 size;
+	__u32 flags;
+};
+
+/*
+ * PKRAM_IOC_NODE_VERIFY: on a node fd of a SEALED or RESTORED node sealed
+ * with PKRAM_SEAL_DATA_CRC (else ENODATA): re-validates its metadata and
+ * checks every extent's data against its CRC. Outputs the counts.
+ */
+struct pkram_node_verify {
+	__u32 size;
 	__u32 flags;		/* must be 0 */
+	__u64 checked_extents;
+	__u64 checked_bytes;
+	__u64 bad_extents;
+	__u32 bad_objects;
+	__u32 reserved;
 };
 
 /* PKRAM_IOC_OBJ_OPEN: on a node fd; returns an object fd. */
@@ -196,6 +219,7 @@ struct pkram_obj_truncate {
 #define PKRAM_IOC_NODE_SEAL	_IO(PKRAM_IOC_MAGIC, 0x11)
 #define PKRAM_IOC_OBJ_OPEN	_IO(PKRAM_IOC_MAGIC, 0x12)
 #define PKRAM_IOC_OBJ_STAT	_IO(PKRAM_IOC_MAGIC, 0x13)
+#define PKRAM_IOC_NODE_VERIFY	_IO(PKRAM_IOC_MAGIC, 0x14)
 #define PKRAM_IOC_OBJ_INFO	_IO(PKRAM_IOC_MAGIC, 0x20)
 #define PKRAM_IOC_OBJ_TRUNCATE	_IO(PKRAM_IOC_MAGIC, 0x21)
 
