@@ -21,6 +21,7 @@ struct KexecArgs {
 	bool reuse_cmdline = false;
 	bool exec = false;
 	bool dry_run = false;
+	std::string syscall = "file";
 };
 
 std::string shell_quote(const std::string &s)
@@ -66,7 +67,15 @@ int run_kexec(const KexecArgs &args)
 		std::getline(in, base);
 	}
 	std::string cmdline = next_cmdline(base, args.append, *token);
-	auto argv = kexec_load_argv(args.kernel, args.initrd, cmdline);
+	KexecSyscall syscall = args.syscall == "load" ? KexecSyscall::load : KexecSyscall::file;
+	PoolRange pool;
+	if (syscall == KexecSyscall::load) {
+		auto range = read_pool_range();
+		if (!range)
+			return report(range.error());
+		pool = *range;
+	}
+	auto argv = kexec_load_argv(args.kernel, args.initrd, cmdline, syscall, pool);
 	std::string shown;
 	for (const auto &a : argv)
 		shown += (shown.empty() ? "" : " ") + shell_quote(a);
@@ -104,6 +113,11 @@ void setup_kexec(CLI::App &app, Context &ctx)
 		      "start from this kernel's command line (stale pkram.handover= removed)");
 	cmd->add_flag("--exec", args->exec, "jump to the loaded kernel right away (kexec -e)");
 	cmd->add_flag("--dry-run", args->dry_run, "print the kexec command instead of running it");
+	cmd->add_option("--syscall", args->syscall,
+			"file: kexec_file_load (kexec -s, safe by construction); load: kexec_load "
+			"(kexec -l) with segments confined away from the pool (--mem-max/--mem-min)")
+		->check(CLI::IsMember({"file", "load"}))
+		->capture_default_str();
 	cmd->callback([&ctx, args] { ctx.exit_code = run_kexec(*args); });
 }
 

@@ -1,5 +1,7 @@
 #include "pkram/handover.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -41,10 +43,57 @@ std::string next_cmdline(std::string_view base, std::string_view extra, std::str
 	return out;
 }
 
-std::vector<std::string> kexec_load_argv(const std::string &kernel, const std::string &initrd,
-					 const std::string &cmdline)
+Result<PoolRange> parse_pool_range(std::string_view text)
 {
-	std::vector<std::string> argv{"kexec", "-s", "-l", kernel};
+	auto bad = [&] { return make_error(EBADMSG, "'" + std::string(text) + "' is not SIZE@0xBASE"); };
+	auto at = text.find('@');
+	if (at == std::string_view::npos)
+		return bad();
+	std::string size(text.substr(0, at)), base(text.substr(at + 1));
+	while (!base.empty() && (base.back() == '\n' || base.back() == ' '))
+		base.pop_back();
+	char *end = nullptr;
+	errno = 0;
+	PoolRange r;
+	r.size = std::strtoull(size.c_str(), &end, 0);
+	if (errno || size.empty() || *end)
+		return bad();
+	r.base = std::strtoull(base.c_str(), &end, 0);
+	if (errno || base.empty() || *end || !r.size)
+		return bad();
+	return r;
+}
+
+Result<PoolRange> read_pool_range(const std::string &path)
+{
+	std::ifstream in(path);
+	std::string text;
+	if (!in || !std::getline(in, text))
+		return make_error(ENOENT, "read " + path + " (is the pkram module loaded?)");
+	return parse_pool_range(text);
+}
+
+static std::string hex(uint64_t v)
+{
+	char buf[24];
+	std::snprintf(buf, sizeof(buf), "%#llx", static_cast<unsigned long long>(v));
+	return buf;
+}
+
+std::vector<std::string> kexec_load_argv(const std::string &kernel, const std::string &initrd,
+					 const std::string &cmdline, KexecSyscall syscall,
+					 PoolRange pool)
+{
+	std::vector<std::string> argv{"kexec", "-l", kernel};
+	if (syscall == KexecSyscall::file)
+		argv.insert(argv.begin() + 1, "-s");
+	if (syscall == KexecSyscall::load && pool.size) {
+		constexpr uint64_t enough_below = 256ull << 20;
+		if (pool.base >= enough_below)
+			argv.push_back("--mem-max=" + hex(pool.base - 1));
+		else
+			argv.push_back("--mem-min=" + hex(pool.base + pool.size));
+	}
 	if (!initrd.empty())
 		argv.push_back("--initrd=" + initrd);
 	argv.push_back("--append=" + cmdline);

@@ -18,11 +18,28 @@ TEST(Handover, WorksWithoutABaseCommandLine)
 TEST(Handover, LoadsWithKexecFileLoad)
 {
 	auto argv = pkram::kexec_load_argv("/boot/vmlinuz", "/boot/initrd", "a b");
-	ASSERT_EQ(6u, argv.size());
-	EXPECT_EQ("-s", argv[1]);
-	EXPECT_EQ("/boot/vmlinuz", argv[3]);
-	EXPECT_EQ("--initrd=/boot/initrd", argv[4]);
-	EXPECT_EQ("--append=a b", argv[5]);
+	EXPECT_EQ((std::vector<std::string>{"kexec", "-s", "-l", "/boot/vmlinuz", "--initrd=/boot/initrd",
+					    "--append=a b"}),
+		  argv);
+}
+
+TEST(Handover, KexecLoadIsConfinedAwayFromThePool)
+{
+	using pkram::KexecSyscall;
+	auto high = pkram::kexec_load_argv("k", "", "c", KexecSyscall::load, {0x7bc00000, 64 << 20});
+	EXPECT_EQ((std::vector<std::string>{"kexec", "-l", "k", "--mem-max=0x7bbfffff", "--append=c"}), high);
+	auto low = pkram::kexec_load_argv("k", "", "c", KexecSyscall::load, {0x1000000, 16 << 20});
+	EXPECT_EQ("--mem-min=0x2000000", low[3]);
+}
+
+TEST(Handover, ParsesThePoolRange)
+{
+	auto r = pkram::parse_pool_range("268435456@0x30000000\n");
+	ASSERT_TRUE(r.ok()) << r.error().what();
+	EXPECT_EQ(0x30000000u, r->base);
+	EXPECT_EQ(256u << 20, r->size);
+	for (const char *bad : {"", "12", "@0x1", "12@", "x@0x1", "0@0x1", "1@0x1zz"})
+		EXPECT_FALSE(pkram::parse_pool_range(bad).ok()) << bad;
 }
 
 TEST(Handover, MissingTokenFileSaysWhy)

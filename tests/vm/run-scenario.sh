@@ -13,6 +13,7 @@ build=${PKRAM_BUILD_DIR:-$repo/build}
 timeout_s=300
 mem=2G
 pool='256M$0x30000000'
+pool_set=0
 verbose=0
 extra_append=''
 while getopts 'b:t:m:p:a:v' opt; do
@@ -20,7 +21,7 @@ while getopts 'b:t:m:p:a:v' opt; do
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	t) timeout_s=$OPTARG ;;
 	m) mem=$OPTARG ;;
-	p) pool=$OPTARG ;;
+	p) pool=$OPTARG pool_set=1 ;;
 	a) extra_append=$OPTARG ;;
 	v) verbose=1 ;;
 	*) sed -n '2,10p' "$0" >&2; exit 2 ;;
@@ -30,6 +31,9 @@ shift $((OPTIND - 1))
 [[ $# -eq 1 ]] || { echo "usage: $0 [-b BUILD] [-t S] [-m MEM] [-p POOL] [-v] NAME" >&2; exit 2; }
 scenario=$1
 [[ -f $repo/tests/vm/scenarios/$scenario.sh ]] || { echo "run-scenario: no scenario '$scenario'" >&2; exit 2; }
+# A scenario may name its pool: a line "# PKRAM-VM-POOL: SIZE$ADDR".
+scenario_pool=$(sed -n 's/^# PKRAM-VM-POOL: *//p' "$repo/tests/vm/scenarios/$scenario.sh")
+[[ -n $scenario_pool && $pool_set == 0 ]] && pool=$scenario_pool
 vm=$build/vm
 for f in vmlinux vmlinuz initramfs.cpio.gz; do
 	[[ -f $vm/$f ]] || { echo "run-scenario: $vm/$f is missing: run tests/setup.sh" >&2; exit 1; }

@@ -2,6 +2,7 @@
 // /sys/kernel/pkram/handover, carried as pkram.handover= on its command line.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,10 +21,30 @@ Result<std::string> read_handover_token(const std::string &path = handover_sysfs
 // pkram.handover= and BOOT_IMAGE=/initrd= words, then `extra`, then the token.
 std::string next_cmdline(std::string_view base, std::string_view extra, std::string_view token);
 
-// The kexec-tools invocation that loads the next kernel. kexec_file_load
-// (-s) never places segments inside the reserved pool; plain kexec_load plans
-// from /sys/firmware/memmap, which lists the pool as free RAM.
+inline constexpr const char *pool_sysfs = "/sys/kernel/pkram/pool";
+
+// The pool's physical range, [base, base + size).
+struct PoolRange {
+	uint64_t base = 0;
+	uint64_t size = 0;
+};
+
+// Parses "SIZE@0xBASE" as /sys/kernel/pkram/pool shows it.
+Result<PoolRange> parse_pool_range(std::string_view text);
+Result<PoolRange> read_pool_range(const std::string &path = pool_sysfs);
+
+enum class KexecSyscall {
+	file, // kexec_file_load (kexec -s): the kernel never places segments in the pool
+	load, // kexec_load (kexec -l): kexec-tools plans from /sys/firmware/memmap,
+	      // which lists the pool as free RAM, so the placement window must exclude it
+};
+
+// The kexec-tools invocation that loads the next kernel. For KexecSyscall::load
+// the segments are confined below the pool (--mem-max) when at least 256 MiB
+// of RAM can lie below it, else above it (--mem-min).
 std::vector<std::string> kexec_load_argv(const std::string &kernel, const std::string &initrd,
-					 const std::string &cmdline);
+					 const std::string &cmdline,
+					 KexecSyscall syscall = KexecSyscall::file,
+					 PoolRange pool = {});
 
 } // namespace pkram
