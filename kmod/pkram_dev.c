@@ -439,7 +439,8 @@ static int ioc_obj_stat(struct pkram_ioc_ctx *ctx, void *argp)
 	struct pkram_object *obj;
 	int ret;
 
-	if (arg->reserved || arg->id || arg->name_len)
+	if (arg->reserved || arg->id || arg->name_len || arg->nr_extents ||
+	    arg->nr_huge)
 		return -EINVAL;
 	ret = pkram_object_stat(ctx->file->private_data, arg->cursor, &obj);
 	if (ret)
@@ -452,7 +453,8 @@ static int ioc_obj_info(struct pkram_ioc_ctx *ctx, void *argp)
 	struct pkram_obj_stat *arg = argp;
 	struct pkram_obj_file *of = ctx->file->private_data;
 
-	if (arg->reserved || arg->id || arg->name_len)
+	if (arg->reserved || arg->id || arg->name_len || arg->nr_extents ||
+	    arg->nr_huge)
 		return -EINVAL;
 	return reply_obj_stat(ctx, arg, of->obj);
 }

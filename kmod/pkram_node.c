@@ -646,9 +646,41 @@ int pkram_object_stat(struct pkram_node *node, u64 cursor,
 	return 0;
 }
 
+/* Extents of a stream, and its 2 MiB chunks backed by aligned 2 MiB of pool. */
+static void stream_layout(struct pkram_stream *st, u32 *nr_extents,
+			  u32 *nr_huge)
+{
+	u64 next_index = 0, next_page = 0, huge_run = 0;
+	unsigned long index;
+	void *entry;
+
+	*nr_extents = 0;
+	*nr_huge = 0;
+	xa_for_each(&st->pages, index, entry) {
+		u64 page = xa_to_value(entry);
+
+		if (!*nr_extents || index != next_index || page != next_page)
+			(*nr_extents)++;
+		if (index % PAGES_PER_HUGE == 0 && page % PAGES_PER_HUGE == 0)
+			huge_run = 1;
+		else if (huge_run && index == next_index && page == next_page)
+			huge_run++;
+		else
+			huge_run = 0;
+		if (huge_run == PAGES_PER_HUGE) {
+			(*nr_huge)++;
+			huge_run = 0;
+		}
+		next_index = index + 1;
+		next_page = page + 1;
+	}
+}
+
 void pkram_object_info(struct pkram_object *obj, struct pkram_obj_stat *st)
 {
 	down_read(&obj->lock);
+	stream_layout(&obj->stream[PKRAM_FMT_STREAM_PAGES], &st->nr_extents,
+		      &st->nr_huge);
 	st->id = obj->id;
 	st->page_size = obj->stream[PKRAM_FMT_STREAM_PAGES].size;
 	st->byte_size = obj->stream[PKRAM_FMT_STREAM_BYTES].size;

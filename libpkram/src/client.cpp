@@ -95,7 +95,8 @@ Status Object::truncate(uint64_t size)
 
 static ObjectInfo to_object_info(const pkram_obj_stat &st, const char *name)
 {
-	return ObjectInfo{st.id, name, st.page_size, st.byte_size, st.data_bytes};
+	return ObjectInfo{st.id,	 name,		st.page_size, st.byte_size,
+			  st.data_bytes, st.nr_extents, st.nr_huge};
 }
 
 Result<ObjectInfo> Object::info() const

@@ -556,6 +556,26 @@ TEST_F(Pkram, VerifyNeedsChecksums)
 	::close(arg.fd);
 }
 
+TEST_F(Pkram, AlignedTwoMegabyteWritesGetAlignedPoolMemory)
+{
+	auto n = node("huge");
+	auto o = n.open_object("f", {.create = true});
+	std::string data(4 << 20, 'h');
+	ASSERT_TRUE(o->pwrite_all(data.data(), data.size(), 0).ok());
+	// Shifted by 4 KiB, only the one 2 MiB chunk it covers whole is huge.
+	auto u = n.open_object("unaligned", {.create = true});
+	ASSERT_TRUE(u->pwrite_all(data.data(), data.size(), 4096).ok());
+	// Short of 2 MiB: 4 KiB pages only.
+	auto s = n.open_object("short", {.create = true});
+	ASSERT_TRUE(s->pwrite_all(data.data(), (2 << 20) - 4096, 0).ok());
+	auto info = o->info();
+	EXPECT_EQ(2u, info->nr_huge);
+	EXPECT_EQ(1u, info->nr_extents);
+	EXPECT_EQ(1u, u->info()->nr_huge);
+	EXPECT_EQ(0u, s->info()->nr_huge);
+	EXPECT_EQ(data, o->read_all()->substr(0));
+}
+
 TEST_F(Pkram, NonRootIsDenied)
 {
 	pid_t pid = fork();

@@ -195,6 +195,8 @@ struct pkram_obj_stat {
 	__u64 byte_size;	/* out: byte stream length */
 	__u64 data_bytes;	/* out: pool bytes used by both streams */
 	__u32 name_len;		/* out */
+	__u32 nr_extents;	/* out: runs of contiguous pool pages (page stream) */
+	__u32 nr_huge;		/* out: of its 2 MiB, how many are 2 MiB-aligned in the pool */
 	__u32 reserved;
 };
 
