@@ -31,9 +31,20 @@ shift $((OPTIND - 1))
 [[ $# -eq 1 ]] || { echo "usage: $0 [-b BUILD] [-t S] [-m MEM] [-p POOL] [-v] NAME" >&2; exit 2; }
 scenario=$1
 [[ -f $repo/tests/vm/scenarios/$scenario.sh ]] || { echo "run-scenario: no scenario '$scenario'" >&2; exit 2; }
-# A scenario may name its pool: a line "# PKRAM-VM-POOL: SIZE$ADDR".
-scenario_pool=$(sed -n 's/^# PKRAM-VM-POOL: *//p' "$repo/tests/vm/scenarios/$scenario.sh")
+# A scenario may set, each on a line of its own:
+#   # PKRAM-VM-POOL: SIZE$ADDR       its pool
+#   # PKRAM-VM-APPEND: WORDS         more kernel command-line words
+#   # PKRAM-VM-REBOOT: allow         a guest reboot is a warm reset (RAM kept)
+#   # PKRAM-VM-CRASH-UNTIL: MARKER   a deliberate crash happens before the
+#                                    console line MARKER; only after it do
+#                                    panics and warnings fail the run
+header() { sed -n "s/^# PKRAM-VM-$1: *//p" "$repo/tests/vm/scenarios/$scenario.sh"; }
+scenario_pool=$(header POOL)
 [[ -n $scenario_pool && $pool_set == 0 ]] && pool=$scenario_pool
+extra_append="$extra_append $(header APPEND)"
+reboot_flag=-no-reboot
+[[ $(header REBOOT) == allow ]] && reboot_flag=''
+crash_until=$(header CRASH-UNTIL)
 vm=$build/vm
 for f in vmlinux vmlinuz initramfs.cpio.gz; do
 	[[ -f $vm/$f ]] || { echo "run-scenario: $vm/$f is missing: run tests/setup.sh" >&2; exit 1; }
@@ -56,7 +67,7 @@ start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
-	-display none -monitor none -no-reboot \
+	-display none -monitor none $reboot_flag \
 	-serial "file:$log" \
 	-kernel "$vm/vmlinux" -initrd "$vm/initramfs.cpio.gz" -append "$append" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
@@ -75,7 +86,15 @@ elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s 
 
 verdict=PASS
 why=''
-if grep -Eq 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|UBSAN:|KASAN:' "$log"; then
+checked_log=$log
+if [[ -n $crash_until ]]; then
+	checked_log=$results/serial-after-crash.log
+	sed -n "/^$crash_until/,\$p" "$log" >"$checked_log"
+	[[ -s $checked_log ]] || { verdict=FAIL why="the console never showed '$crash_until'"; }
+fi
+if [[ $verdict == FAIL ]]; then
+	:
+elif grep -Eq 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|UBSAN:|KASAN:' "$checked_log"; then
 	verdict=FAIL why='the kernel printed a warning, BUG, oops or panic'
 elif ((rc == 124 || rc == 137)); then
 	verdict=FAIL why="timed out after ${timeout_s}s"
