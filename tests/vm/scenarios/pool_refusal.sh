@@ -11,6 +11,8 @@ try_load() { # expected-dmesg-pattern insmod-args...
 }
 
 stage_1() {
+	pk_check "without the module, /dev/mem can read the reserved pool" \
+		bash -c 'dd if=/dev/mem of=/dev/null bs=4096 skip=$((0x30000000 / 4096)) count=1 status=none'
 	modprobe libcrc32c
 	try_load 'no pool given: boot with memmap=SIZE\$ADDR'
 	try_load 'overlaps System RAM: reserve it first with memmap=64M\$0x10000000' pool=64M@0x10000000
@@ -22,6 +24,9 @@ stage_1() {
 	pk_load_module
 	pk_check "the right pool loads" test -c /dev/pkram
 	pk_check "the pool is claimed exclusively in /proc/iomem" grep -q 'pkram' /proc/iomem
+	pk_check "/dev/mem cannot read the pool while the module owns it" \
+		bash -c '! dd if=/dev/mem of=/dev/null bs=4096 skip=$((0x30000000 / 4096)) count=1 status=none 2>/dev/null'
+
 	pk_check "the module cannot be removed while /dev/pkram is open" \
 		bash -c 'exec 3</dev/pkram; ! rmmod pkram 2>/dev/null'
 	rmmod pkram
