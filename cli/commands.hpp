@@ -36,5 +36,6 @@ void setup_restore(CLI::App &app, Context &ctx);
 void setup_kexec(CLI::App &app, Context &ctx);
 void setup_create(CLI::App &app, Context &ctx);
 void setup_put(CLI::App &app, Context &ctx);
+void setup_setup(CLI::App &app, Context &ctx);
 
 } // namespace pkram::cli

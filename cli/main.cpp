@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 	setup_kexec(app, ctx);
 	setup_create(app, ctx);
 	setup_put(app, ctx);
+	setup_setup(app, ctx);
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {

@@ -21,6 +21,17 @@ uint64_t ptr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+// The errno of a failed call, with what the name rules are when it was the name.
+Error name_error(std::string what, bool node_name)
+{
+	int err = errno;
+	if (err == EINVAL || err == ENAMETOOLONG)
+		what += node_name ? " (node names are 1 to 63 bytes, no '/' or NUL, not '.' or '..')"
+				  : " (object names are relative paths of at most 1023 bytes, "
+				    "without empty, '.' or '..' parts)";
+	return make_error(err, what);
+}
+
 } // namespace
 
 std::string_view to_string(NodeState state)
@@ -118,8 +129,9 @@ Result<Object> Node::open_object(std::string_view name, ObjectOpen how) const
 	arg.flags = (how.create ? PKRAM_OBJ_CREATE : 0) | (how.exclusive ? PKRAM_OBJ_EXCL : 0) |
 		    (how.stream == Stream::bytes ? PKRAM_OBJ_BYTES : 0);
 	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_OPEN, &arg))
-		return errno_error((how.create ? "create object " : "open object ") + quoted(name) +
-				   " in node " + quoted(name_));
+		return name_error((how.create ? "create object " : "open object ") + quoted(name) +
+					  " in node " + quoted(name_),
+				  false);
 	return Object(UniqueFd(arg.fd));
 }
 
@@ -218,7 +230,7 @@ Result<Node> Device::create_node(std::string_view name)
 	arg.name = ptr(name.data());
 	arg.name_len = static_cast<uint32_t>(name.size());
 	if (ioctl(fd_.get(), PKRAM_IOC_NODE_CREATE, &arg))
-		return errno_error("create node " + quoted(name));
+		return name_error("create node " + quoted(name), true);
 	return Node(UniqueFd(arg.fd), std::string(name));
 }
 
@@ -229,7 +241,7 @@ Result<Node> Device::open_node(std::string_view name, bool write)
 	arg.name_len = static_cast<uint32_t>(name.size());
 	arg.flags = write ? PKRAM_NODE_OPEN_WRITE : 0;
 	if (ioctl(fd_.get(), PKRAM_IOC_NODE_OPEN, &arg))
-		return errno_error("open node " + quoted(name));
+		return name_error("open node " + quoted(name), true);
 	return Node(UniqueFd(arg.fd), std::string(name));
 }
 

@@ -2,148 +2,265 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace pkram {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
 
 constexpr size_t copy_chunk = 1 << 20;
 
-std::string hex(std::string_view bytes)
+int64_t to_ns(const timespec &ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
+
+timespec from_ns(int64_t ns)
 {
-	static const char digits[] = "0123456789abcdef";
-	std::string out;
-	for (unsigned char c : bytes) {
-		out += digits[c >> 4];
-		out += digits[c & 15];
+	int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+	if (rem < 0) {
+		rem += 1000000000;
+		sec--;
+	}
+	return timespec{sec, rem};
+}
+
+// Runs fn(i) for i in [0, n) on `threads` threads; the first error wins and
+// stops the others from taking more work.
+Status parallel_for(size_t n, unsigned threads, const std::function<Status(size_t)> &fn)
+{
+	std::atomic<size_t> next{0};
+	std::mutex error_lock;
+	std::optional<Error> first_error;
+	auto worker = [&] {
+		for (;;) {
+			{
+				std::lock_guard lock(error_lock);
+				if (first_error)
+					return;
+			}
+			size_t i = next++;
+			if (i >= n)
+				return;
+			if (auto s = fn(i); !s) {
+				std::lock_guard lock(error_lock);
+				if (!first_error)
+					first_error = s.error();
+			}
+		}
+	};
+	std::vector<std::thread> pool;
+	for (unsigned t = 1; t < std::max(1u, threads); t++)
+		pool.emplace_back(worker);
+	worker();
+	for (auto &th : pool)
+		th.join();
+	if (first_error)
+		return *first_error;
+	return {};
+}
+
+// Progress counters shared by the workers.
+class Progress {
+      public:
+	Progress(const TreeProgress &cb, uint64_t total) : cb_(cb) { stats_.total_bytes = total; }
+	void entry_done(bool file, uint64_t bytes)
+	{
+		std::lock_guard lock(lock_);
+		stats_.entries++;
+		stats_.files += file;
+		stats_.bytes += bytes;
+		if (cb_)
+			cb_(stats_);
+	}
+	TreeStats stats()
+	{
+		std::lock_guard lock(lock_);
+		return stats_;
+	}
+
+      private:
+	const TreeProgress &cb_;
+	std::mutex lock_;
+	TreeStats stats_;
+};
+
+Result<std::map<std::string, std::string>> read_xattrs(const fs::path &path)
+{
+	std::map<std::string, std::string> out;
+	ssize_t len = llistxattr(path.c_str(), nullptr, 0);
+	if (len < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+		return out;
+	if (len < 0)
+		return errno_error("list xattrs of " + path.string());
+	std::string names(static_cast<size_t>(len), '\0');
+	len = llistxattr(path.c_str(), names.data(), names.size());
+	if (len < 0)
+		return errno_error("list xattrs of " + path.string());
+	names.resize(static_cast<size_t>(len));
+	for (size_t pos = 0; pos < names.size();) {
+		std::string name = names.c_str() + pos;
+		pos += name.size() + 1;
+		ssize_t vlen = lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+		if (vlen < 0)
+			return errno_error("read xattr " + name + " of " + path.string());
+		std::string value(static_cast<size_t>(vlen), '\0');
+		vlen = lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
+		if (vlen < 0)
+			return errno_error("read xattr " + name + " of " + path.string());
+		value.resize(static_cast<size_t>(vlen));
+		out[name] = value;
 	}
 	return out;
 }
 
-bool unhex(std::string_view text, std::string &out)
+struct SaveEntry {
+	fs::path path;
+	std::string rel;
+	EntryMeta meta;
+};
+
+Result<SaveEntry> describe(const fs::path &root, const fs::path &path,
+			   std::map<std::pair<dev_t, ino_t>, std::string> &inodes)
 {
-	auto val = [](char c) -> int {
-		if (c >= '0' && c <= '9')
-			return c - '0';
-		if (c >= 'a' && c <= 'f')
-			return c - 'a' + 10;
-		return -1;
-	};
-	if (text.size() % 2)
-		return false;
-	out.clear();
-	for (size_t i = 0; i < text.size(); i += 2) {
-		int hi = val(text[i]), lo = val(text[i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out += static_cast<char>(hi << 4 | lo);
+	struct stat st;
+	if (lstat(path.c_str(), &st))
+		return errno_error("stat " + path.string());
+	SaveEntry e{path, path.lexically_relative(root).string(), {}};
+	EntryMeta &m = e.meta;
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG:
+		m.type = EntryMeta::Type::file;
+		break;
+	case S_IFDIR:
+		m.type = EntryMeta::Type::dir;
+		break;
+	case S_IFLNK:
+		m.type = EntryMeta::Type::symlink;
+		break;
+	case S_IFIFO:
+		m.type = EntryMeta::Type::fifo;
+		break;
+	case S_IFCHR:
+		m.type = EntryMeta::Type::chr;
+		break;
+	case S_IFBLK:
+		m.type = EntryMeta::Type::blk;
+		break;
+	case S_IFSOCK:
+		m.type = EntryMeta::Type::sock;
+		break;
+	default:
+		return make_error(EOPNOTSUPP, "save " + path.string() + ": unknown file type");
 	}
-	return true;
-}
-
-int64_t to_ns(const timespec &ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
-
-timespec from_ns(int64_t ns) { return timespec{ns / 1000000000, ns % 1000000000}; }
-
-EntryMeta meta_from_stat(const struct stat &st)
-{
-	EntryMeta m;
-	m.type = S_ISDIR(st.st_mode)   ? EntryMeta::Type::dir
-		 : S_ISLNK(st.st_mode) ? EntryMeta::Type::symlink
-				       : EntryMeta::Type::file;
 	m.mode = st.st_mode & 07777;
 	m.uid = st.st_uid;
 	m.gid = st.st_gid;
 	m.mtime_ns = to_ns(st.st_mtim);
 	m.atime_ns = to_ns(st.st_atim);
-	m.size = static_cast<uint64_t>(st.st_size);
-	return m;
-}
-
-// Copies a file's data regions (holes stay holes) into the object.
-Status save_file_data(int fd, Object &obj, uint64_t size, TreeStats &stats)
-{
-	std::vector<char> buf(copy_chunk);
-	off_t pos = 0;
-	while (static_cast<uint64_t>(pos) < size) {
-		off_t data = lseek(fd, pos, SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			break; // only a hole is left
-		if (data < 0)
-			return errno_error("seek to data");
-		off_t hole = lseek(fd, data, SEEK_HOLE);
-		if (hole < 0)
-			return errno_error("seek to hole");
-		for (pos = data; pos < hole;) {
-			size_t want = static_cast<size_t>(std::min<off_t>(hole - pos, copy_chunk));
-			ssize_t n = pread(fd, buf.data(), want, pos);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return errno_error("read file");
-			if (n == 0)
-				return {};
-			if (auto st = obj.pwrite_all(buf.data(), static_cast<size_t>(n), pos); !st)
-				return st;
-			pos += n;
-			stats.bytes += static_cast<uint64_t>(n);
-		}
-	}
-	return {};
-}
-
-Status save_entry(Node &node, const fs::path &root, const fs::path &path, TreeStats &stats)
-{
-	struct stat st;
-	if (lstat(path.c_str(), &st))
-		return errno_error("stat " + path.string());
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
-		return make_error(EOPNOTSUPP, "save " + path.string() +
-						      ": only regular files, directories and symlinks can be saved");
-	std::string rel = path.lexically_relative(root).string();
-	EntryMeta meta = meta_from_stat(st);
-	if (meta.type == EntryMeta::Type::symlink) {
+	m.size = m.type == EntryMeta::Type::file ? static_cast<uint64_t>(st.st_size) : 0;
+	m.rdev = st.st_rdev;
+	if (m.type == EntryMeta::Type::symlink) {
 		std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
 		ssize_t n = readlink(path.c_str(), target.data(), target.size());
 		if (n < 0)
 			return errno_error("readlink " + path.string());
 		target.resize(static_cast<size_t>(n));
-		meta.target = target;
+		m.target = target;
 	}
-	if (meta.type == EntryMeta::Type::file) {
-		auto obj = node.open_object(rel, {.stream = Stream::pages, .create = true, .exclusive = true});
+	// A second name of a file already seen: keep only the link.
+	if (m.type != EntryMeta::Type::dir && st.st_nlink > 1) {
+		auto [it, fresh] = inodes.try_emplace({st.st_dev, st.st_ino}, e.rel);
+		if (!fresh) {
+			m.type = EntryMeta::Type::hardlink;
+			m.target = it->second;
+			m.size = 0;
+			return e;
+		}
+	}
+	auto xattrs = read_xattrs(path);
+	if (!xattrs)
+		return xattrs.error();
+	m.xattrs = std::move(*xattrs);
+	return e;
+}
+
+// Copies a file's data regions (holes stay holes) into the object.
+Status save_file_data(const fs::path &path, Object &obj, uint64_t size, uint64_t &copied)
+{
+	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno_error("open " + path.string());
+	UniqueFd file(fd);
+	std::vector<char> buf(copy_chunk);
+	off_t pos = 0;
+	while (static_cast<uint64_t>(pos) < size) {
+		off_t data = lseek(file.get(), pos, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break; // only a hole is left
+		if (data < 0)
+			return errno_error("seek to data in " + path.string());
+		off_t hole = lseek(file.get(), data, SEEK_HOLE);
+		if (hole < 0)
+			return errno_error("seek to a hole in " + path.string());
+		for (pos = data; pos < hole;) {
+			size_t want = static_cast<size_t>(std::min<off_t>(hole - pos, copy_chunk));
+			ssize_t n = pread(file.get(), buf.data(), want, pos);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return errno_error("read " + path.string());
+			if (n == 0)
+				return {};
+			if (auto st = obj.pwrite_all(buf.data(), static_cast<size_t>(n), pos); !st)
+				return make_error(st.error().errnum, st.error().message + " of " + path.string());
+			pos += n;
+			copied += static_cast<uint64_t>(n);
+		}
+	}
+	// The page stream ends at the file's size, trailing hole included.
+	return obj.truncate(size);
+}
+
+Status save_entry(Node &node, const SaveEntry &e, Progress &progress)
+{
+	uint64_t copied = 0;
+	if (e.meta.type == EntryMeta::Type::file) {
+		auto obj = node.open_object(e.rel, {.stream = Stream::pages, .create = true, .exclusive = true});
 		if (!obj)
 			return obj.error();
-		int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			return errno_error("open " + path.string());
-		UniqueFd file(fd);
-		if (auto s = save_file_data(file.get(), *obj, meta.size, stats); !s)
-			return make_error(s.error().errnum, s.error().message + " of " + path.string());
-		stats.files++;
+		if (auto s = save_file_data(e.path, *obj, e.meta.size, copied); !s)
+			return s;
 	}
-	auto bytes = node.open_object(rel, {.stream = Stream::bytes, .create = true});
+	auto bytes = node.open_object(e.rel, {.stream = Stream::bytes, .create = true});
 	if (!bytes)
 		return bytes.error();
-	std::string text = encode_meta(meta);
+	std::string text = encode_meta(e.meta);
 	if (auto s = bytes->pwrite_all(text.data(), text.size(), 0); !s)
 		return s;
-	stats.entries++;
+	progress.entry_done(e.meta.type == EntryMeta::Type::file, copied);
 	return {};
+}
+
+bool all_zero(const char *p, size_t n)
+{
+	return std::all_of(p, p + n, [](char c) { return c == 0; });
 }
 
 Status apply_meta(const fs::path &path, const EntryMeta &m)
 {
+	for (const auto &[name, value] : m.xattrs)
+		if (lsetxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0))
+			return errno_error("set xattr " + name + " on " + path.string());
 	if (lchown(path.c_str(), m.uid, m.gid))
 		return errno_error("chown " + path.string());
 	if (m.type != EntryMeta::Type::symlink && chmod(path.c_str(), m.mode))
@@ -154,15 +271,10 @@ Status apply_meta(const fs::path &path, const EntryMeta &m)
 	return {};
 }
 
-bool all_zero(const char *p, size_t n)
+Status restore_file_data(const Node &node, const std::string &name, const fs::path &path,
+			 const EntryMeta &meta, uint64_t &copied)
 {
-	return std::all_of(p, p + n, [](char c) { return c == 0; });
-}
-
-Status restore_file(const Node &node, const ObjectInfo &info, const fs::path &path,
-		    const EntryMeta &meta, TreeStats &stats)
-{
-	auto obj = node.open_object(info.name);
+	auto obj = node.open_object(name);
 	if (!obj)
 		return obj.error();
 	int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -170,7 +282,7 @@ Status restore_file(const Node &node, const ObjectInfo &info, const fs::path &pa
 		return errno_error("create " + path.string());
 	UniqueFd file(fd);
 	std::vector<char> buf(copy_chunk);
-	for (uint64_t pos = 0; pos < info.page_size;) {
+	for (uint64_t pos = 0; pos < meta.size;) {
 		auto n = obj->pread(buf.data(), buf.size(), pos);
 		if (!n)
 			return n.error();
@@ -188,84 +300,60 @@ Status restore_file(const Node &node, const ObjectInfo &info, const fs::path &pa
 					return errno_error("write " + path.string());
 				done += static_cast<size_t>(w);
 			}
+			copied += *n;
 		}
 		pos += *n;
-		stats.bytes += *n;
 	}
 	if (ftruncate(file.get(), static_cast<off_t>(meta.size)))
 		return errno_error("set size of " + path.string());
-	stats.files++;
 	return {};
 }
 
-} // namespace
-
-std::string encode_meta(const EntryMeta &m)
+Status make_node(const fs::path &path, const EntryMeta &m)
 {
-	json j;
-	j["type"] = m.type == EntryMeta::Type::dir	 ? "dir"
-		    : m.type == EntryMeta::Type::symlink ? "symlink"
-							 : "file";
-	j["mode"] = m.mode;
-	j["uid"] = m.uid;
-	j["gid"] = m.gid;
-	j["mtime_ns"] = m.mtime_ns;
-	j["atime_ns"] = m.atime_ns;
-	j["size"] = m.size;
-	if (m.type == EntryMeta::Type::symlink)
-		j["target_hex"] = hex(m.target); // targets need not be UTF-8
-	return j.dump();
+	mode_t type = m.type == EntryMeta::Type::fifo  ? S_IFIFO
+		      : m.type == EntryMeta::Type::chr ? S_IFCHR
+		      : m.type == EntryMeta::Type::blk ? S_IFBLK
+						       : S_IFSOCK;
+	if (mknod(path.c_str(), type | 0600, static_cast<dev_t>(m.rdev)))
+		return errno_error("mknod " + path.string());
+	return {};
 }
 
-Result<EntryMeta> decode_meta(std::string_view text)
+struct RestoreEntry {
+	std::string name;
+	EntryMeta meta;
+};
+
+// A hard link's target must name another entry of the tree.
+bool inside_tree(std::string_view rel)
 {
-	json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-	auto bad = [](const std::string &why) { return make_error(EBADMSG, "bad entry metadata: " + why); };
-	if (!j.is_object())
-		return bad("not a JSON object");
-	auto uint_field = [&](const char *key, uint64_t max, uint64_t &out) {
-		auto it = j.find(key);
-		if (it == j.end() || !it->is_number_unsigned() || it->get<uint64_t>() > max)
+	if (rel.empty() || rel.front() == '/')
+		return false;
+	size_t start = 0;
+	for (size_t i = 0; i <= rel.size(); i++) {
+		if (i < rel.size() && rel[i] != '/')
+			continue;
+		std::string_view part = rel.substr(start, i - start);
+		if (part.empty() || part == "." || part == "..")
 			return false;
-		out = it->get<uint64_t>();
-		return true;
-	};
-	auto int_field = [&](const char *key, int64_t &out) {
-		auto it = j.find(key);
-		if (it == j.end() || !it->is_number_integer())
-			return false;
-		out = it->get<int64_t>();
-		return true;
-	};
-	EntryMeta m;
-	auto type = j.find("type");
-	if (type == j.end() || !type->is_string())
-		return bad("no type");
-	std::string t = type->get<std::string>();
-	if (t == "file")
-		m.type = EntryMeta::Type::file;
-	else if (t == "dir")
-		m.type = EntryMeta::Type::dir;
-	else if (t == "symlink")
-		m.type = EntryMeta::Type::symlink;
-	else
-		return bad("unknown type " + t);
-	uint64_t mode, uid, gid;
-	if (!uint_field("mode", 07777, mode) || !uint_field("uid", UINT32_MAX, uid) ||
-	    !uint_field("gid", UINT32_MAX, gid) || !uint_field("size", INT64_MAX, m.size) ||
-	    !int_field("mtime_ns", m.mtime_ns) || !int_field("atime_ns", m.atime_ns))
-		return bad("missing or out-of-range field");
-	m.mode = static_cast<uint32_t>(mode);
-	m.uid = static_cast<uint32_t>(uid);
-	m.gid = static_cast<uint32_t>(gid);
-	if (m.type == EntryMeta::Type::symlink) {
-		auto target = j.find("target_hex");
-		if (target == j.end() || !target->is_string() ||
-		    !unhex(target->get<std::string>(), m.target) || m.target.empty())
-			return bad("bad symlink target");
+		start = i + 1;
 	}
-	return m;
+	return true;
 }
+
+// mkdir that accepts an existing real directory, never a symlink to one.
+Status make_dir(const fs::path &path)
+{
+	if (mkdir(path.c_str(), 0700) == 0)
+		return {};
+	struct stat st;
+	if (errno == EEXIST && lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+		return {};
+	return errno_error("mkdir " + path.string());
+}
+
+} // namespace
 
 Result<TreeStats> save_tree(Device &dev, const std::string &dir, const std::string &node_name,
 			    const SaveOptions &options)
@@ -274,30 +362,46 @@ Result<TreeStats> save_tree(Device &dev, const std::string &dir, const std::stri
 	fs::path root = fs::absolute(dir, ec);
 	if (ec || !fs::is_directory(root, ec))
 		return make_error(ENOTDIR, "save: " + dir + " is not a directory");
-	auto node = dev.create_node(node_name);
-	if (!node)
-		return node.error();
-	TreeStats stats;
+
+	std::vector<SaveEntry> entries;
+	std::map<std::pair<dev_t, ino_t>, std::string> inodes;
+	uint64_t total = 0;
 	fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
 	if (ec)
 		return make_error(ec.value(), "read directory " + root.string());
 	for (; it != end; it.increment(ec)) {
 		if (ec)
 			return make_error(ec.value(), "read directory under " + root.string());
-		if (auto s = save_entry(*node, root, it->path(), stats); !s)
-			return s.error();
-		if (options.progress)
-			options.progress(stats);
+		auto e = describe(root, it->path(), inodes);
+		if (!e)
+			return e.error();
+		if (e->meta.type == EntryMeta::Type::file)
+			total += e->meta.size;
+		entries.push_back(std::move(*e));
 	}
 	if (ec)
 		return make_error(ec.value(), "read directory under " + root.string());
-	if (auto s = node->seal(options.data_crc); !s)
-		return s.error();
-	return stats;
+
+	auto node = dev.create_node(node_name);
+	if (!node)
+		return node.error();
+	Progress progress(options.progress, total);
+	auto st = parallel_for(entries.size(), options.threads,
+			       [&](size_t i) { return save_entry(*node, entries[i], progress); });
+	if (st)
+		st = node->seal(options.data_crc);
+	if (!st) {
+		// Leave no half-saved node behind.
+		Error err = st.error();
+		*node = Node(UniqueFd(), node_name);
+		(void)dev.free_node(node_name);
+		return err;
+	}
+	return progress.stats();
 }
 
 Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const std::string &dir,
-			       const TreeProgress &progress)
+			       const RestoreOptions &options)
 {
 	auto node = dev.open_node(node_name);
 	if (!node)
@@ -310,11 +414,9 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 	fs::create_directories(root, ec);
 	if (ec)
 		return make_error(ec.value(), "create " + root.string());
-	// Parents sort before their children.
-	std::sort(objects->begin(), objects->end(),
-		  [](const ObjectInfo &a, const ObjectInfo &b) { return a.name < b.name; });
-	TreeStats stats;
-	std::vector<std::pair<fs::path, EntryMeta>> dirs;
+
+	std::vector<RestoreEntry> entries;
+	uint64_t total = 0;
 	for (const ObjectInfo &info : *objects) {
 		auto bytes = node->open_object(info.name, {.stream = Stream::bytes});
 		if (!bytes)
@@ -325,34 +427,64 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 		auto meta = decode_meta(*text);
 		if (!meta)
 			return make_error(meta.error().errnum, meta.error().message + " of '" + info.name + "'");
-		fs::path path = root / info.name;
-		switch (meta->type) {
-		case EntryMeta::Type::dir:
-			if (mkdir(path.c_str(), 0700) && errno != EEXIST)
-				return errno_error("mkdir " + path.string());
-			dirs.emplace_back(path, *meta);
-			break;
-		case EntryMeta::Type::symlink:
-			if (symlink(meta->target.c_str(), path.c_str()))
-				return errno_error("symlink " + path.string());
-			break;
-		case EntryMeta::Type::file:
-			if (auto s = restore_file(*node, info, path, *meta, stats); !s)
-				return s.error();
-			break;
-		}
-		if (meta->type != EntryMeta::Type::dir)
-			if (auto s = apply_meta(path, *meta); !s)
-				return s.error();
-		stats.entries++;
-		if (progress)
-			progress(stats);
+		if (meta->type == EntryMeta::Type::file)
+			total += meta->size;
+		entries.push_back({info.name, std::move(*meta)});
+	}
+	// Parents sort before their children.
+	std::sort(entries.begin(), entries.end(),
+		  [](const RestoreEntry &a, const RestoreEntry &b) { return a.name < b.name; });
+	Progress progress(options.progress, total);
+	// Symlinks come last, so nothing is ever created through one.
+	std::vector<const RestoreEntry *> dirs, others, links, symlinks;
+	for (const auto &e : entries) {
+		auto &list = e.meta.type == EntryMeta::Type::dir	  ? dirs
+			     : e.meta.type == EntryMeta::Type::hardlink ? links
+			     : e.meta.type == EntryMeta::Type::symlink	  ? symlinks
+									  : others;
+		list.push_back(&e);
+	}
+	for (const auto *e : dirs)
+		if (auto s = make_dir(root / e->name); !s)
+			return s.error();
+	auto st = parallel_for(others.size(), options.threads, [&](size_t i) -> Status {
+		const RestoreEntry &e = *others[i];
+		fs::path path = root / e.name;
+		uint64_t copied = 0;
+		Status made = e.meta.type == EntryMeta::Type::file
+				      ? restore_file_data(*node, e.name, path, e.meta, copied)
+				      : make_node(path, e.meta);
+		if (!made)
+			return made;
+		if (auto s = apply_meta(path, e.meta); !s)
+			return s;
+		progress.entry_done(e.meta.type == EntryMeta::Type::file, copied);
+		return {};
+	});
+	if (!st)
+		return st.error();
+	for (const auto *e : links) {
+		if (!inside_tree(e->meta.target))
+			return make_error(EBADMSG, "hard link " + e->name + " points outside the tree");
+		if (link((root / e->meta.target).c_str(), (root / e->name).c_str()))
+			return errno_error("link " + (root / e->name).string());
+		progress.entry_done(false, 0);
+	}
+	for (const auto *e : symlinks) {
+		fs::path path = root / e->name;
+		if (symlink(e->meta.target.c_str(), path.c_str()))
+			return errno_error("symlink " + path.string());
+		if (auto s = apply_meta(path, e->meta); !s)
+			return s.error();
+		progress.entry_done(false, 0);
 	}
 	// Directories last, deepest first, so their times stay as saved.
-	for (auto it = dirs.rbegin(); it != dirs.rend(); ++it)
-		if (auto s = apply_meta(it->first, it->second); !s)
+	for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+		if (auto s = apply_meta(root / (*it)->name, (*it)->meta); !s)
 			return s.error();
-	return stats;
+		progress.entry_done(false, 0);
+	}
+	return progress.stats();
 }
 
 } // namespace pkram

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "pkram/tree.hpp"
+#include "pkram/entry_meta.hpp"
 
 TEST(TreeMeta, RoundTripsASymlinkWithNonUtf8Target)
 {
@@ -29,4 +29,25 @@ TEST(TreeMeta, RejectsGarbage)
 		ASSERT_FALSE(m.ok()) << bad;
 		EXPECT_EQ(EBADMSG, m.error().errnum);
 	}
+}
+
+TEST(TreeMeta, KeepsXattrsHardLinksAndDevices)
+{
+	pkram::EntryMeta m;
+	m.type = pkram::EntryMeta::Type::chr;
+	m.rdev = 0x103;
+	m.xattrs["trusted.note"] = std::string("\0binary\xff", 8);
+	m.xattrs["user.x"] = "";
+	auto back = pkram::decode_meta(pkram::encode_meta(m));
+	ASSERT_TRUE(back.ok()) << back.error().what();
+	EXPECT_EQ(pkram::EntryMeta::Type::chr, back->type);
+	EXPECT_EQ(0x103u, back->rdev);
+	EXPECT_EQ(m.xattrs, back->xattrs);
+	pkram::EntryMeta link;
+	link.type = pkram::EntryMeta::Type::hardlink;
+	link.target = "dir/first-name";
+	auto l = pkram::decode_meta(pkram::encode_meta(link));
+	ASSERT_TRUE(l.ok());
+	EXPECT_EQ("dir/first-name", l->target);
+	EXPECT_EQ("hardlink", pkram::to_string(l->type));
 }
