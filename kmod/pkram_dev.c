@@ -33,6 +33,8 @@ union pkram_ioc_arg {
 	struct pkram_obj_stat obj_stat;
 	struct pkram_obj_truncate obj_truncate;
 	struct pkram_node_verify node_verify;
+	struct pkram_obj_delete obj_delete;
+	struct pkram_obj_rename obj_rename;
 };
 
 struct pkram_ioc_ctx {
@@ -68,6 +70,24 @@ static int copy_node_name(u64 uptr, u32 len, char *buf)
 	int ret = copy_name(uptr, len, PKRAM_NODE_NAME_MAX, buf);
 
 	return ret ? ret : pkram_fmt_check_node_name(buf, len);
+}
+
+static int copy_obj_name(u64 uptr, u32 len, char **out)
+{
+	char *name = kmalloc(PKRAM_OBJ_NAME_MAX + 1, GFP_KERNEL);
+	int ret;
+
+	if (!name)
+		return -ENOMEM;
+	ret = copy_name(uptr, len, PKRAM_OBJ_NAME_MAX, name);
+	if (!ret)
+		ret = pkram_fmt_check_obj_name(name, len);
+	if (ret) {
+		kfree(name);
+		return ret;
+	}
+	*out = name;
+	return 0;
 }
 
 /*
@@ -202,8 +222,10 @@ static int obj_mmap(struct file *file, struct vm_area_struct *vma)
 static int obj_release(struct inode *inode, struct file *file)
 {
 	struct pkram_obj_file *of = file->private_data;
+	struct pkram_node *node = of->obj->node;
 
-	atomic_dec(&of->obj->node->users);
+	pkram_object_put(of->obj);
+	atomic_dec(&node->users);
 	kfree(of);
 	return 0;
 }
@@ -387,21 +409,18 @@ static int ioc_obj_open(struct pkram_ioc_ctx *ctx, void *argp)
 
 	if ((arg->flags & ~known) || arg->fd)
 		return -EINVAL;
-	name = kmalloc(PKRAM_OBJ_NAME_MAX + 1, GFP_KERNEL);
-	if (!name)
-		return -ENOMEM;
-	ret = copy_name(arg->name, arg->name_len, PKRAM_OBJ_NAME_MAX, name);
-	if (!ret)
-		ret = pkram_fmt_check_obj_name(name, arg->name_len);
-	if (!ret)
-		ret = pkram_object_open(node, name, arg->name_len, arg->flags,
-					&obj);
+	ret = copy_obj_name(arg->name, arg->name_len, &name);
+	if (ret)
+		return ret;
+	ret = pkram_object_open(node, name, arg->name_len, arg->flags, &obj);
 	kfree(name);
 	if (ret)
 		return ret;
 	of = kzalloc(sizeof(*of), GFP_KERNEL);
-	if (!of)
+	if (!of) {
+		pkram_object_put(obj);
 		return -ENOMEM;
+	}
 	of->obj = obj;
 	of->stream = (arg->flags & PKRAM_OBJ_BYTES) ? PKRAM_FMT_STREAM_BYTES :
 						      PKRAM_FMT_STREAM_PAGES;
@@ -411,52 +430,108 @@ static int ioc_obj_open(struct pkram_ioc_ctx *ctx, void *argp)
 			 of, node->state == PKRAM_NODE_STATE_OPEN ? O_RDWR :
 								    O_RDONLY);
 	if (ret) {
+		pkram_object_put(obj);
 		atomic_dec(&node->users);
 		kfree(of);
 	}
 	return ret;
 }
 
+/* Answers OBJ_STAT/OBJ_INFO: name copied to the user's buffer if it fits. */
 static int reply_obj_stat(struct pkram_ioc_ctx *ctx,
-			  struct pkram_obj_stat *arg, struct pkram_object *obj)
+			  struct pkram_obj_stat *arg, const char *name)
 {
-	u32 buf_len = arg->name_buf_len;
-	u64 ubuf = arg->name;
-
-	pkram_object_info(obj, arg);
-	if (buf_len < obj->name_len + 1) {
+	if (arg->name_buf_len < arg->name_len + 1) {
 		reply(ctx, arg);
 		return -ENAMETOOLONG;
 	}
-	if (copy_to_user(u64_to_user_ptr(ubuf), obj->name, obj->name_len + 1))
+	if (copy_to_user(u64_to_user_ptr(arg->name), name, arg->name_len + 1))
 		return -EFAULT;
 	return reply(ctx, arg);
+}
+
+static bool obj_stat_outputs_zero(const struct pkram_obj_stat *arg)
+{
+	return !arg->reserved && !arg->id && !arg->name_len &&
+	       !arg->nr_extents && !arg->nr_huge;
 }
 
 static int ioc_obj_stat(struct pkram_ioc_ctx *ctx, void *argp)
 {
 	struct pkram_obj_stat *arg = argp;
-	struct pkram_object *obj;
+	char *name;
 	int ret;
 
-	if (arg->reserved || arg->id || arg->name_len || arg->nr_extents ||
-	    arg->nr_huge)
+	if (!obj_stat_outputs_zero(arg))
 		return -EINVAL;
-	ret = pkram_object_stat(ctx->file->private_data, arg->cursor, &obj);
-	if (ret)
-		return ret;
-	return reply_obj_stat(ctx, arg, obj);
+	name = kmalloc(PKRAM_OBJ_NAME_MAX + 1, GFP_KERNEL);
+	if (!name)
+		return -ENOMEM;
+	ret = pkram_object_stat(ctx->file->private_data, arg->cursor, arg,
+				name);
+	if (!ret)
+		ret = reply_obj_stat(ctx, arg, name);
+	kfree(name);
+	return ret;
 }
 
 static int ioc_obj_info(struct pkram_ioc_ctx *ctx, void *argp)
 {
 	struct pkram_obj_stat *arg = argp;
 	struct pkram_obj_file *of = ctx->file->private_data;
+	struct pkram_node *node = of->obj->node;
+	char *name;
+	int ret;
 
-	if (arg->reserved || arg->id || arg->name_len || arg->nr_extents ||
-	    arg->nr_huge)
+	if (!obj_stat_outputs_zero(arg))
 		return -EINVAL;
-	return reply_obj_stat(ctx, arg, of->obj);
+	name = kmalloc(PKRAM_OBJ_NAME_MAX + 1, GFP_KERNEL);
+	if (!name)
+		return -ENOMEM;
+	mutex_lock(&node->objects_lock);
+	pkram_object_describe(of->obj, arg, name);
+	mutex_unlock(&node->objects_lock);
+	ret = reply_obj_stat(ctx, arg, name);
+	kfree(name);
+	return ret;
+}
+
+static int ioc_obj_delete(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_obj_delete *arg = argp;
+	char *name;
+	int ret;
+
+	if (arg->flags || arg->reserved)
+		return -EINVAL;
+	ret = copy_obj_name(arg->name, arg->name_len, &name);
+	if (ret)
+		return ret;
+	ret = pkram_object_delete(ctx->file->private_data, name, arg->name_len);
+	kfree(name);
+	return ret;
+}
+
+static int ioc_obj_rename(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_obj_rename *arg = argp;
+	char *old, *new;
+	int ret;
+
+	if ((arg->flags & ~PKRAM_RENAME_NOREPLACE) || arg->reserved || arg->pad)
+		return -EINVAL;
+	ret = copy_obj_name(arg->old_name, arg->old_len, &old);
+	if (ret)
+		return ret;
+	ret = copy_obj_name(arg->new_name, arg->new_len, &new);
+	if (!ret) {
+		ret = pkram_object_rename(ctx->file->private_data, old,
+					  arg->old_len, new, arg->new_len,
+					  arg->flags & PKRAM_RENAME_NOREPLACE);
+		kfree(new);
+	}
+	kfree(old);
+	return ret;
 }
 
 static int ioc_obj_truncate(struct pkram_ioc_ctx *ctx, void *argp)
@@ -499,6 +574,8 @@ static const struct pkram_ioc node_iocs[] = {
 	IOC(PKRAM_IOC_NODE_SEAL, ioc_node_seal, struct pkram_node_seal, flags),
 	IOC(PKRAM_IOC_OBJ_OPEN, ioc_obj_open, struct pkram_obj_open, fd),
 	IOC(PKRAM_IOC_OBJ_STAT, ioc_obj_stat, struct pkram_obj_stat, reserved),
+	IOC(PKRAM_IOC_OBJ_DELETE, ioc_obj_delete, struct pkram_obj_delete, reserved),
+	IOC(PKRAM_IOC_OBJ_RENAME, ioc_obj_rename, struct pkram_obj_rename, reserved),
 };
 
 static const struct pkram_ioc obj_iocs[] = {

@@ -10,6 +10,7 @@
 #define PKRAM_INTERNAL_H
 
 #include <linux/hashtable.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
@@ -50,10 +51,11 @@ struct pkram_stream {
 };
 
 struct pkram_object {
+	struct kref ref;		/* the node's index, and each object fd */
 	struct pkram_node *node;
 	u32 id;				/* index in node->objects */
 	struct hlist_node hash;		/* in node->by_name */
-	char *name;
+	char *name;			/* name, name_len: under objects_lock */
 	u32 name_len;
 	struct rw_semaphore lock;	/* both streams */
 	struct pkram_stream stream[PKRAM_FMT_NR_STREAMS];
@@ -114,9 +116,15 @@ struct pkram_object *pkram_object_add(struct pkram_node *node,
 				      const char *name, size_t len);
 int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
 		      u32 flags, struct pkram_object **out);
+void pkram_object_put(struct pkram_object *obj);
 int pkram_object_stat(struct pkram_node *node, u64 cursor,
-		      struct pkram_object **out);
-void pkram_object_info(struct pkram_object *obj, struct pkram_obj_stat *st);
+		      struct pkram_obj_stat *st, char *name);
+void pkram_object_describe(struct pkram_object *obj, struct pkram_obj_stat *st,
+			   char *name);
+int pkram_object_delete(struct pkram_node *node, const char *name, size_t len);
+int pkram_object_rename(struct pkram_node *node, const char *old,
+			size_t old_len, const char *new, size_t new_len,
+			bool noreplace);
 ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
 			  int stream, char __user *buf, size_t len, loff_t pos);
 int pkram_object_truncate(struct pkram_pool *pool, struct pkram_object *obj,

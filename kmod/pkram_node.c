@@ -50,6 +50,18 @@ static void object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
 	kfree(obj);
 }
 
+/* The last reference of a deleted object: its pages go back to the pool. */
+static void object_release(struct kref *ref)
+{
+	object_destroy(pkram_pool, container_of(ref, struct pkram_object, ref),
+		       true);
+}
+
+void pkram_object_put(struct pkram_object *obj)
+{
+	kref_put(&obj->ref, object_release);
+}
+
 struct pkram_node *pkram_node_alloc(const char *name, size_t len)
 {
 	struct pkram_node *node = kzalloc(sizeof(*node), GFP_KERNEL);
@@ -587,6 +599,7 @@ struct pkram_object *pkram_object_add(struct pkram_node *node,
 	}
 	obj->name_len = len;
 	obj->node = node;
+	kref_init(&obj->ref);
 	init_rwsem(&obj->lock);
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
 		stream_init(&obj->stream[s]);
@@ -622,15 +635,85 @@ int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
 		if (IS_ERR(obj))
 			ret = PTR_ERR(obj);
 	}
+	if (!ret) {
+		kref_get(&obj->ref);	/* the caller's fd */
+		*out = obj;
+	}
 	mutex_unlock(&node->objects_lock);
 	up_read(&node->rwsem);
-	if (!ret)
-		*out = obj;
 	return ret;
 }
 
+/* Unlinks an object; open fds keep it until they close. */
+int pkram_object_delete(struct pkram_node *node, const char *name, size_t len)
+{
+	struct pkram_object *obj;
+	int ret = 0;
+
+	down_read(&node->rwsem);
+	mutex_lock(&node->objects_lock);
+	obj = object_find(node, name, len);
+	if (node->state != PKRAM_NODE_STATE_OPEN) {
+		ret = -EROFS;
+	} else if (!obj) {
+		ret = -ENOENT;
+	} else {
+		xa_erase(&node->objects, obj->id);
+		hash_del(&obj->hash);
+		node->nr_objects--;
+		pkram_object_put(obj);
+	}
+	mutex_unlock(&node->objects_lock);
+	up_read(&node->rwsem);
+	return ret;
+}
+
+/* Renames an object, replacing one of the new name unless noreplace. */
+int pkram_object_rename(struct pkram_node *node, const char *old,
+			size_t old_len, const char *new, size_t new_len,
+			bool noreplace)
+{
+	struct pkram_object *obj, *victim;
+	char *name;
+	int ret = 0;
+
+	name = kmemdup_nul(new, new_len, GFP_KERNEL);
+	if (!name)
+		return -ENOMEM;
+	down_read(&node->rwsem);
+	mutex_lock(&node->objects_lock);
+	obj = object_find(node, old, old_len);
+	victim = object_find(node, new, new_len);
+	if (node->state != PKRAM_NODE_STATE_OPEN) {
+		ret = -EROFS;
+	} else if (!obj) {
+		ret = -ENOENT;
+	} else if (victim == obj) {
+		ret = 0;	/* same name: nothing to do */
+	} else if (victim && noreplace) {
+		ret = -EEXIST;
+	} else {
+		if (victim) {
+			xa_erase(&node->objects, victim->id);
+			hash_del(&victim->hash);
+			node->nr_objects--;
+			pkram_object_put(victim);
+		}
+		hash_del(&obj->hash);
+		swap(obj->name, name);
+		obj->name_len = new_len;
+		hash_add(node->by_name, &obj->hash,
+			 full_name_hash(NULL, new, new_len));
+	}
+	mutex_unlock(&node->objects_lock);
+	up_read(&node->rwsem);
+	kfree(name);	/* the old name, or the unused new one */
+	return ret;
+}
+
+/* Describes the first object with id >= cursor; name gets its name. */
 int pkram_object_stat(struct pkram_node *node, u64 cursor,
-		      struct pkram_object **out)
+		      struct pkram_obj_stat *st, char *name)
 {
 	unsigned long index = cursor;
 	struct pkram_object *obj;
@@ -639,11 +722,10 @@ int pkram_object_stat(struct pkram_node *node, u64 cursor,
 		return -ENOENT;
 	mutex_lock(&node->objects_lock);
 	obj = xa_find(&node->objects, &index, U32_MAX, XA_PRESENT);
+	if (obj)
+		pkram_object_describe(obj, st, name);
 	mutex_unlock(&node->objects_lock);
-	if (!obj)
-		return -ENOENT;
-	*out = obj;	/* objects live as long as their node */
-	return 0;
+	return obj ? 0 : -ENOENT;
 }
 
 /* Extents of a stream, and its 2 MiB chunks backed by aligned 2 MiB of pool. */
@@ -676,8 +758,12 @@ static void stream_layout(struct pkram_stream *st, u32 *nr_extents,
 	}
 }
 
-void pkram_object_info(struct pkram_object *obj, struct pkram_obj_stat *st)
+/* The caller holds the node's objects_lock (the name may change otherwise). */
+void pkram_object_describe(struct pkram_object *obj, struct pkram_obj_stat *st,
+			   char *name)
 {
+	lockdep_assert_held(&obj->node->objects_lock);
+	memcpy(name, obj->name, obj->name_len + 1);
 	down_read(&obj->lock);
 	stream_layout(&obj->stream[PKRAM_FMT_STREAM_PAGES], &st->nr_extents,
 		      &st->nr_huge);

@@ -200,6 +200,31 @@ Result<std::vector<ObjectInfo>> Node::objects() const
 	}
 }
 
+Status Node::delete_object(std::string_view name)
+{
+	auto arg = zeroed_arg<pkram_obj_delete>();
+	arg.name = ptr(name.data());
+	arg.name_len = static_cast<uint32_t>(name.size());
+	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_DELETE, &arg))
+		return name_error("delete object " + quoted(name) + " of node " + quoted(name_), false);
+	return {};
+}
+
+Status Node::rename_object(std::string_view from, std::string_view to, bool noreplace)
+{
+	auto arg = zeroed_arg<pkram_obj_rename>();
+	arg.flags = noreplace ? PKRAM_RENAME_NOREPLACE : 0;
+	arg.old_name = ptr(from.data());
+	arg.old_len = static_cast<uint32_t>(from.size());
+	arg.new_name = ptr(to.data());
+	arg.new_len = static_cast<uint32_t>(to.size());
+	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_RENAME, &arg))
+		return name_error("rename object " + quoted(from) + " to " + quoted(to) + " in node " +
+					  quoted(name_),
+				  false);
+	return {};
+}
+
 Result<Device> Device::open(const std::string &path)
 {
 	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);

@@ -427,8 +427,11 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 		auto meta = decode_meta(*text);
 		if (!meta)
 			return make_error(meta.error().errnum, meta.error().message + " of '" + info.name + "'");
-		if (meta->type == EntryMeta::Type::file)
+		// The page stream's size is the file's size, whoever wrote it.
+		if (meta->type == EntryMeta::Type::file) {
+			meta->size = info.page_size;
 			total += meta->size;
+		}
 		entries.push_back({info.name, std::move(*meta)});
 	}
 	// Parents sort before their children.

@@ -576,6 +576,44 @@ TEST_F(Pkram, AlignedTwoMegabyteWritesGetAlignedPoolMemory)
 	EXPECT_EQ(data, o->read_all()->substr(0));
 }
 
+TEST_F(Pkram, DeletedObjectLivesUntilItsLastFdCloses)
+{
+	auto n = node("delete");
+	auto o = n.open_object("f", {.create = true});
+	std::string data(3 << 20, 'x');
+	ASSERT_TRUE(o->pwrite_all(data.data(), data.size(), 0).ok());
+	ASSERT_TRUE(n.delete_object("f").ok());
+	EXPECT_EQ(0u, n.info()->nr_objects);
+	EXPECT_FALSE(n.open_object("f").ok());
+	EXPECT_EQ(data, *o->read_all()); // still readable through the open fd
+	auto again = n.delete_object("f");
+	ASSERT_FALSE(again.ok());
+	EXPECT_EQ(ENOENT, again.error().errnum);
+	// TearDown checks every page came back once the fd closed.
+}
+
+TEST_F(Pkram, RenameReplacesUnlessNoReplace)
+{
+	auto n = node("rename");
+	ASSERT_TRUE(n.open_object("a", {.create = true})->pwrite_all("A", 1, 0).ok());
+	ASSERT_TRUE(n.open_object("b", {.create = true})->pwrite_all("B", 1, 0).ok());
+	auto refused = n.rename_object("a", "b", true);
+	ASSERT_FALSE(refused.ok());
+	EXPECT_EQ(EEXIST, refused.error().errnum);
+	ASSERT_TRUE(n.rename_object("a", "dir/b2").ok());
+	EXPECT_EQ("A", *n.open_object("dir/b2")->read_all());
+	ASSERT_TRUE(n.rename_object("dir/b2", "b").ok()); // replaces b
+	EXPECT_EQ("A", *n.open_object("b")->read_all());
+	EXPECT_EQ(1u, n.info()->nr_objects);
+	auto bad = n.rename_object("b", "../escape");
+	ASSERT_FALSE(bad.ok());
+	EXPECT_EQ(EINVAL, bad.error().errnum);
+	ASSERT_TRUE(n.seal().ok());
+	auto sealed = n.rename_object("b", "c");
+	ASSERT_FALSE(sealed.ok());
+	EXPECT_EQ(EROFS, sealed.error().errnum);
+}
+
 TEST_F(Pkram, NonRootIsDenied)
 {
 	pid_t pid = fork();

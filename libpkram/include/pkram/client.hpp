@@ -94,6 +94,10 @@ class Node {
 	Result<VerifyReport> verify() const;
 	Result<NodeInfo> info() const;
 	Result<std::vector<ObjectInfo>> objects() const;
+	// Open nodes only. Open fds of a deleted object keep working until closed.
+	Status delete_object(std::string_view name);
+	// Replaces an object of the new name unless noreplace.
+	Status rename_object(std::string_view from, std::string_view to, bool noreplace = false);
 
       private:
 	UniqueFd fd_;

@@ -45,6 +45,8 @@
  *   pkram_read(bytes)             read(2) on a PKRAM_OBJ_BYTES object fd
  *   pkram_finish_load(node)       close(2) of the node fd (data stays preserved)
  *   pkram_discard_save / free     PKRAM_IOC_NODE_FREE
+ *   (no seed equivalent)          PKRAM_IOC_OBJ_DELETE, PKRAM_IOC_OBJ_RENAME,
+ *                                 PKRAM_IOC_OBJ_TRUNCATE: for file systems
  *
  * DOC: Conventions and errors
  *
@@ -204,6 +206,35 @@ struct pkram_obj_stat {
  * The size travels in each struct, not in the ioctl number, so structs can
  * grow without new numbers (as iommufd and liveupdate do).
  */
+/*
+ * PKRAM_IOC_OBJ_DELETE: on a node fd of an OPEN node. The object leaves the
+ * node at once; fds still open on it keep working until closed, then its
+ * pages go back to the pool (like an unlinked file).
+ */
+struct pkram_obj_delete {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u64 name;
+	__u32 name_len;
+	__u32 reserved;
+};
+
+/*
+ * PKRAM_IOC_OBJ_RENAME: on a node fd of an OPEN node. An object of the new
+ * name is replaced (deleted as above) unless PKRAM_RENAME_NOREPLACE.
+ */
+#define PKRAM_RENAME_NOREPLACE	(1U << 0)
+struct pkram_obj_rename {
+	__u32 size;
+	__u32 flags;
+	__u64 old_name;
+	__u64 new_name;
+	__u32 old_len;
+	__u32 new_len;
+	__u32 reserved;
+	__u32 pad;		/* must be 0 */
+};
+
 /* PKRAM_IOC_OBJ_TRUNCATE: on a writable object fd of an OPEN node. */
 struct pkram_obj_truncate {
 	__u32 size;
@@ -222,6 +253,8 @@ struct pkram_obj_truncate {
 #define PKRAM_IOC_OBJ_OPEN	_IO(PKRAM_IOC_MAGIC, 0x12)
 #define PKRAM_IOC_OBJ_STAT	_IO(PKRAM_IOC_MAGIC, 0x13)
 #define PKRAM_IOC_NODE_VERIFY	_IO(PKRAM_IOC_MAGIC, 0x14)
+#define PKRAM_IOC_OBJ_DELETE	_IO(PKRAM_IOC_MAGIC, 0x15)
+#define PKRAM_IOC_OBJ_RENAME	_IO(PKRAM_IOC_MAGIC, 0x16)
 #define PKRAM_IOC_OBJ_INFO	_IO(PKRAM_IOC_MAGIC, 0x20)
 #define PKRAM_IOC_OBJ_TRUNCATE	_IO(PKRAM_IOC_MAGIC, 0x21)
 

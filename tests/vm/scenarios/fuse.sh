@@ -1,0 +1,84 @@
+# pkramfs against the real module across a real kexec: the seed's tmpfs flow
+# through mount -t fuse.pkramfs -o pkram=NAME, the all-nodes tree
+# (ls /pkram/nodes), system-call coverage on a writable node, and a daemon
+# killed mid-write losing nothing that was written.
+setup_fuse() {
+	modprobe fuse
+	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
+	mkdir -p /pkram /mnt
+}
+
+files_md5() { # DIR
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 md5sum)
+}
+
+stage_1() {
+	pk_load_module
+	setup_fuse
+	# The seed, steps 1-3, with pkramfs in place of tmpfs.
+	mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt
+	head -c 64M /dev/urandom >/mnt/testfile
+	md5sum /mnt/testfile | awk '{print $1}' | tee "$PKRAM_RESULTS/seed-md5"
+	setfattr -n user.pkram.seal -v 1 /mnt
+	pk_expect_eq "sealed from the mount" "sealed" "$(getfattr --only-values -n user.pkram.state /mnt)"
+	pk_expect_fail "a sealed node is read-only" "Read-only file system" touch /mnt/more
+	umount /mnt
+
+	# The all-nodes tree.
+	mount -t fuse.pkramfs none /pkram
+	pk_expect_eq "ls /pkram" "nodes status" "$(ls /pkram | tr '\n' ' ' | sed 's/ $//')"
+	mkdir /pkram/nodes/work
+	pk_expect_eq "mkdir creates an open node" "open" "$(pk_cli info work --json | jq -r .state)"
+	PKRAMFS_DIR=/pkram/nodes/work "$PKRAM_BUILD/tests/pkramfs_guest_tests" \
+		--gtest_output="xml:$PKRAM_RESULTS/pkramfs_test.xml" || pk_fail "pkramfs_guest_tests failed"
+	pk_expect_eq "status is readable" "mytmpfs work" \
+		"$(jq -r '[.nodes[].name] | join(" ")' /pkram/status)"
+	setfattr -n user.pkram.seal -v checksum /pkram/nodes/work
+	pk_check "sealed with checksums from the mount" pk_cli verify work
+	files_md5 /pkram/nodes >"$PKRAM_RESULTS/nodes-md5"
+	umount /pkram
+
+	# A daemon killed mid-write: what reached the node stays, nothing breaks.
+	head -c 40M /dev/urandom >/tmp/source
+	pkramfs -o pkram=killme none /mnt
+	(cp /tmp/source /mnt/partial 2>/dev/null || true) &
+	sleep 1
+	pkill -9 -x pkramfs
+	wait || true
+	umount -l /mnt
+	pkramfs -o pkram=killme none /mnt
+	local got
+	got=$(stat -c %s /mnt/partial)
+	pk_log "after the kill, $got of 41943040 bytes had reached the node"
+	pk_check "the node holds an exact prefix of what was written" \
+		cmp -n "$got" /tmp/source /mnt/partial
+	cp /tmp/source /mnt/partial
+	pk_check "and takes writes again" cmp /tmp/source /mnt/partial
+	umount /mnt
+	pk_expect_eq "the killed daemon's node is still open and listed" "open" \
+		"$(pk_cli info killme --json | jq -r .state)"
+
+	pk_log "kexec into stage 2"
+	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+		--reuse-cmdline --append pkramtest.stage=2 --exec
+	pk_fail "kexec returned"
+}
+
+stage_2() {
+	pk_load_module
+	setup_fuse
+	mount -t fuse.pkramfs none /pkram
+	ls /pkram/nodes
+	pk_expect_eq "ls /pkram/nodes lists exactly the restored nodes" "mytmpfs work" \
+		"$(ls /pkram/nodes | tr '\n' ' ' | sed 's/ $//')"
+	pk_expect_eq "every file's md5 equals the original" "$(cat "$PKRAM_RESULTS/nodes-md5")" \
+		"$(files_md5 /pkram/nodes)"
+	pk_expect_fail "restored nodes are read-only" "Read-only file system" touch /pkram/nodes/work/x
+	umount /pkram
+	# The seed, steps 6-7.
+	mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt
+	pk_expect_eq "the seed's file has its md5 after kexec" "$(cat "$PKRAM_RESULTS/seed-md5")" \
+		"$(md5sum /mnt/testfile | awk '{print $1}')"
+	umount /mnt
+	pk_pass
+}
