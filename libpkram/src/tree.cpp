@@ -3,13 +3,18 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/mman.h>
+#include <sys/sdt.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -271,41 +276,58 @@ Status apply_meta(const fs::path &path, const EntryMeta &m)
 	return {};
 }
 
-Status restore_file_data(const Node &node, const std::string &name, const fs::path &path,
-			 const EntryMeta &meta, uint64_t &copied)
+// A MAP_SHARED mapping, unmapped on scope exit.
+class Mapping {
+      public:
+	Mapping(int fd, uint64_t off, uint64_t len, int prot) : len_(len)
+	{
+		addr_ = len ? mmap(nullptr, len, prot, MAP_SHARED, fd, static_cast<off_t>(off)) : nullptr;
+	}
+	~Mapping()
+	{
+		if (addr_ && addr_ != MAP_FAILED)
+			munmap(addr_, len_);
+	}
+	Mapping(const Mapping &) = delete;
+	Mapping &operator=(const Mapping &) = delete;
+	bool ok() const { return addr_ != MAP_FAILED; }
+	char *bytes() const { return static_cast<char *>(addr_); }
+
+      private:
+	void *addr_;
+	uint64_t len_;
+};
+
+// Copies [off, off + len) of an object into a file created at its size
+// beforehand, mapping both: the file's pages are filled by page faults,
+// which (unlike write(2)) do not serialize on the inode lock, so several
+// threads fill one file's page cache at once. Zero blocks stay holes.
+Status restore_file_range(const Node &node, const std::string &name, const fs::path &path,
+			  uint64_t off, uint64_t len, uint64_t &copied)
 {
+	if (!len)
+		return {};
 	auto obj = node.open_object(name);
 	if (!obj)
 		return obj.error();
-	int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return errno_error("create " + path.string());
+		return errno_error("open " + path.string());
 	UniqueFd file(fd);
-	std::vector<char> buf(copy_chunk);
-	for (uint64_t pos = 0; pos < meta.size;) {
-		auto n = obj->pread(buf.data(), buf.size(), pos);
-		if (!n)
-			return n.error();
-		if (*n == 0)
-			break;
-		// Zero chunks stay holes: a sparse file comes back sparse.
-		if (!all_zero(buf.data(), *n)) {
-			size_t done = 0;
-			while (done < *n) {
-				ssize_t w = pwrite(file.get(), buf.data() + done, *n - done,
-						   static_cast<off_t>(pos + done));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w < 0)
-					return errno_error("write " + path.string());
-				done += static_cast<size_t>(w);
-			}
-			copied += *n;
-		}
-		pos += *n;
+	Mapping src(obj->fd(), off, len, PROT_READ);
+	if (!src.ok())
+		return errno_error("map object '" + name + "'");
+	Mapping dst(file.get(), off, len, PROT_READ | PROT_WRITE);
+	if (!dst.ok())
+		return errno_error("map " + path.string());
+	constexpr uint64_t block = 64 << 10;
+	for (uint64_t pos = 0; pos < len; pos += block) {
+		uint64_t n = std::min(block, len - pos);
+		if (all_zero(src.bytes() + pos, n))
+			continue;
+		std::memcpy(dst.bytes() + pos, src.bytes() + pos, n);
+		copied += n;
 	}
-	if (ftruncate(file.get(), static_cast<off_t>(meta.size)))
-		return errno_error("set size of " + path.string());
 	return {};
 }
 
@@ -324,6 +346,30 @@ struct RestoreEntry {
 	std::string name;
 	EntryMeta meta;
 };
+
+// Big files are copied in pieces on several threads: one file's page cache
+// then fills from many CPUs at once, as pkram's restore of a large object should.
+constexpr uint64_t piece_bytes = 4 << 20;
+
+struct FileJob {
+	const RestoreEntry *entry = nullptr;
+	fs::path path;
+	std::atomic<uint64_t> pieces_left{0};
+	std::atomic<uint64_t> copied{0};
+	std::atomic<int64_t> start_ns{0};
+};
+
+struct Piece {
+	FileJob *job;
+	uint64_t off, len;
+};
+
+int64_t steady_ns()
+{
+	return std::chrono::duration_cast<std::chrono::nanoseconds>(
+		       std::chrono::steady_clock::now().time_since_epoch())
+		.count();
+}
 
 // A hard link's target must name another entry of the tree.
 bool inside_tree(std::string_view rel)
@@ -450,20 +496,63 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 	for (const auto *e : dirs)
 		if (auto s = make_dir(root / e->name); !s)
 			return s.error();
+	// Create every file at its size (and every special file), then fill the
+	// files piece by piece; a file is finished by whoever copies its last piece.
+	std::vector<std::unique_ptr<FileJob>> jobs;
+	std::vector<Piece> pieces;
+	for (const auto *e : others) {
+		if (e->meta.type != EntryMeta::Type::file)
+			continue;
+		auto job = std::make_unique<FileJob>();
+		job->entry = e;
+		job->path = root / e->name;
+		uint64_t n = std::max<uint64_t>(1, (e->meta.size + piece_bytes - 1) / piece_bytes);
+		job->pieces_left = n;
+		for (uint64_t i = 0; i < n; i++)
+			pieces.push_back({job.get(), i * piece_bytes,
+					  std::min(piece_bytes, e->meta.size - std::min(e->meta.size, i * piece_bytes))});
+		jobs.push_back(std::move(job));
+	}
 	auto st = parallel_for(others.size(), options.threads, [&](size_t i) -> Status {
 		const RestoreEntry &e = *others[i];
 		fs::path path = root / e.name;
-		uint64_t copied = 0;
-		Status made = e.meta.type == EntryMeta::Type::file
-				      ? restore_file_data(*node, e.name, path, e.meta, copied)
-				      : make_node(path, e.meta);
-		if (!made)
-			return made;
-		if (auto s = apply_meta(path, e.meta); !s)
-			return s;
-		progress.entry_done(e.meta.type == EntryMeta::Type::file, copied);
+		if (e.meta.type != EntryMeta::Type::file) {
+			if (auto s = make_node(path, e.meta); !s)
+				return s;
+			if (auto s = apply_meta(path, e.meta); !s)
+				return s;
+			progress.entry_done(false, 0);
+			return {};
+		}
+		int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0)
+			return errno_error("create " + path.string());
+		UniqueFd file(fd);
+		if (ftruncate(file.get(), static_cast<off_t>(e.meta.size)))
+			return errno_error("set size of " + path.string());
 		return {};
 	});
+	if (st)
+		st = parallel_for(pieces.size(), options.threads, [&](size_t i) -> Status {
+			const Piece &p = pieces[i];
+			FileJob &job = *p.job;
+			int64_t expected = 0;
+			job.start_ns.compare_exchange_strong(expected, steady_ns());
+			uint64_t copied = 0;
+			if (auto s = restore_file_range(*node, job.entry->name, job.path, p.off, p.len, copied); !s)
+				return s;
+			job.copied += copied;
+			if (--job.pieces_left)
+				return {};
+			if (auto s = apply_meta(job.path, job.entry->meta); !s)
+				return s;
+			uint64_t ns = static_cast<uint64_t>(steady_ns() - job.start_ns);
+			uint64_t bytes = job.copied;
+			// For pkram-trace: one restored file, its bytes and how long it took.
+			STAP_PROBE3(pkram, restore_file, job.path.c_str(), bytes, ns);
+			progress.entry_done(true, bytes);
+			return {};
+		});
 	if (!st)
 		return st.error();
 	for (const auto *e : links) {

@@ -35,6 +35,7 @@ scenario=$1
 #   # PKRAM-VM-POOL: SIZE$ADDR       its pool
 #   # PKRAM-VM-APPEND: WORDS         more kernel command-line words
 #   # PKRAM-VM-REBOOT: allow         a guest reboot is a warm reset (RAM kept)
+#   # PKRAM-VM-SMP: N                N virtual CPUs (default 2)
 #   # PKRAM-VM-CRASH-UNTIL: MARKER   a deliberate crash happens before the
 #                                    console line MARKER; only after it do
 #                                    panics and warnings fail the run
@@ -45,6 +46,8 @@ extra_append="$extra_append $(header APPEND)"
 reboot_flag=-no-reboot
 [[ $(header REBOOT) == allow ]] && reboot_flag=''
 crash_until=$(header CRASH-UNTIL)
+smp=$(header SMP)
+smp=${smp:-2}
 vm=$build/vm
 for f in vmlinux vmlinuz initramfs.cpio.gz; do
 	[[ -f $vm/$f ]] || { echo "run-scenario: $vm/$f is missing: run tests/setup.sh" >&2; exit 1; }
@@ -61,12 +64,12 @@ PKRAM_SCENARIO=$scenario
 JOB
 log=$results/serial.log
 pool_param=${pool/\$/@}
-append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 memmap=$pool pkram.pool=$pool_param pkramtest.stage=1 $extra_append"
+append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 watchdog_thresh=60 memmap=$pool pkram.pool=$pool_param pkramtest.stage=1 $extra_append"
 
 start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
-	-accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+	-accel tcg,thread=multi -cpu max -smp "$smp" -m "$mem" \
 	-display none -monitor none $reboot_flag \
 	-serial "file:$log" \
 	-kernel "$vm/vmlinux" -initrd "$vm/initramfs.cpio.gz" -append "$append" \
