@@ -3,14 +3,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/mman.h>
 #include <sys/sdt.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -276,32 +274,11 @@ Status apply_meta(const fs::path &path, const EntryMeta &m)
 	return {};
 }
 
-// A MAP_SHARED mapping, unmapped on scope exit.
-class Mapping {
-      public:
-	Mapping(int fd, uint64_t off, uint64_t len, int prot) : len_(len)
-	{
-		addr_ = len ? mmap(nullptr, len, prot, MAP_SHARED, fd, static_cast<off_t>(off)) : nullptr;
-	}
-	~Mapping()
-	{
-		if (addr_ && addr_ != MAP_FAILED)
-			munmap(addr_, len_);
-	}
-	Mapping(const Mapping &) = delete;
-	Mapping &operator=(const Mapping &) = delete;
-	bool ok() const { return addr_ != MAP_FAILED; }
-	char *bytes() const { return static_cast<char *>(addr_); }
-
-      private:
-	void *addr_;
-	uint64_t len_;
-};
-
 // Copies [off, off + len) of an object into a file created at its size
-// beforehand, mapping both: the file's pages are filled by page faults,
-// which (unlike write(2)) do not serialize on the inode lock, so several
-// threads fill one file's page cache at once. Zero blocks stay holes.
+// beforehand; zero blocks stay holes, so a sparse file comes back sparse.
+// (Filling through mmap instead was tried: with several threads of one
+// process, mmap/munmap and the page faults serialize on mmap_lock, and a
+// restore took many times longer.)
 Status restore_file_range(const Node &node, const std::string &name, const fs::path &path,
 			  uint64_t off, uint64_t len, uint64_t &copied)
 {
@@ -310,23 +287,31 @@ Status restore_file_range(const Node &node, const std::string &name, const fs::p
 	auto obj = node.open_object(name);
 	if (!obj)
 		return obj.error();
-	int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno_error("open " + path.string());
 	UniqueFd file(fd);
-	Mapping src(obj->fd(), off, len, PROT_READ);
-	if (!src.ok())
-		return errno_error("map object '" + name + "'");
-	Mapping dst(file.get(), off, len, PROT_READ | PROT_WRITE);
-	if (!dst.ok())
-		return errno_error("map " + path.string());
-	constexpr uint64_t block = 64 << 10;
-	for (uint64_t pos = 0; pos < len; pos += block) {
-		uint64_t n = std::min(block, len - pos);
-		if (all_zero(src.bytes() + pos, n))
-			continue;
-		std::memcpy(dst.bytes() + pos, src.bytes() + pos, n);
-		copied += n;
+	std::vector<char> buf(std::min<uint64_t>(copy_chunk, len));
+	for (uint64_t pos = off; pos < off + len;) {
+		auto n = obj->pread(buf.data(), std::min<uint64_t>(buf.size(), off + len - pos), pos);
+		if (!n)
+			return n.error();
+		if (*n == 0)
+			break;
+		if (!all_zero(buf.data(), *n)) {
+			size_t done = 0;
+			while (done < *n) {
+				ssize_t w = pwrite(file.get(), buf.data() + done, *n - done,
+						   static_cast<off_t>(pos + done));
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w < 0)
+					return errno_error("write " + path.string());
+				done += static_cast<size_t>(w);
+			}
+			copied += *n;
+		}
+		pos += *n;
 	}
 	return {};
 }
@@ -347,8 +332,8 @@ struct RestoreEntry {
 	EntryMeta meta;
 };
 
-// Big files are copied in pieces on several threads: one file's page cache
-// then fills from many CPUs at once, as pkram's restore of a large object should.
+// Big files are copied in pieces, so the threads share the work of one big
+// file as well as of many small ones.
 constexpr uint64_t piece_bytes = 4 << 20;
 
 struct FileJob {

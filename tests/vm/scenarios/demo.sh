@@ -1,21 +1,41 @@
-# The README's demo: the seed's walk-through, narrated on the console.
+# The README's demo: the seed's walk-through through pkramfs, a real kexec,
+# `ls /pkram/nodes`, and the latency dashboard of the save and restore.
 say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
 
+start_tracing() {
+	"$PKRAM_BUILD/bpf/pkram-trace" >/tmp/trace.txt 2>&1 &
+	TRACE_PID=$!
+	until grep -q '^Tracing pkram' /tmp/trace.txt; do sleep 0.2; done
+}
+
+stop_tracing() {
+	sleep 0.5
+	kill -INT "$TRACE_PID"
+	wait "$TRACE_PID"
+}
+
 stage_1() {
-	say "Kernel $(uname -r): loading pkram.ko with $(pk_cmdline_params | tr '\n' ' ')"
+	say "Kernel $(uname -r), pool reserved with: $(grep -o 'memmap=[^ ]*' /proc/cmdline)"
+	start_tracing
 	pk_load_module
-	say "A 64 MiB file from /dev/urandom in /mnt"
+	modprobe fuse
+	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
+	say "1) mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt   (the seed: mount -t tmpfs -o pkram=mytmpfs)"
 	mkdir -p /mnt
-	mount -t tmpfs none /mnt
+	mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt
+	say "2) head -c 64M /dev/urandom > /mnt/testfile; md5sum /mnt/testfile"
 	head -c 64M /dev/urandom >/mnt/testfile
 	md5sum /mnt/testfile | tee "$PKRAM_RESULTS/md5-before"
-	say "pkram-cli save /mnt mytmpfs   (saves the tree into node mytmpfs and seals it)"
-	pk_cli save /mnt mytmpfs
+	say "3) setfattr -n user.pkram.seal -v 1 /mnt   (the seed: mount -o remount,preserve,ro)"
+	setfattr -n user.pkram.seal -v 1 /mnt
+	umount /mnt
+	say "   and a directory tree saved with pkram-cli save /usr/share/doc/bash docs"
+	pk_cli save /usr/share/doc/bash docs
 	pk_cli status
-	say "pkram-cli kexec: load the next kernel with pkram.handover=$(cat /sys/kernel/pkram/handover), then kexec -e"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append pkramtest.stage=2 --dry-run
-	# (the harness reads the last pkramtest.stage= word)
+	stop_tracing
+	say "The save's latencies (pkram-dash top, from the pinned maps through bpftool)"
+	"$PKRAM_REPO/dashboards/pkram-dash" --cli "$PKRAM_BUILD/cli/pkram-cli" top --once
+	say "4-5) pkram-cli kexec --reuse-cmdline --exec   (kexec -s -l with pkram.handover=$(cat /sys/kernel/pkram/handover), then kexec -e)"
 	pk_log "kexec into stage 2"
 	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
 		--reuse-cmdline --append pkramtest.stage=2 --exec
@@ -23,19 +43,30 @@ stage_1() {
 }
 
 stage_2() {
-	say "New kernel: loading pkram.ko, which validates and restores sealed nodes"
+	say "The new kernel: pkram-trace first, then the module restores the sealed nodes"
+	start_tracing
 	pk_load_module
 	dmesg | grep 'pkram:' | tail -n 4
-	pk_cli status
-	say "pkram-cli restore mytmpfs /mnt"
-	mkdir -p /mnt
-	mount -t tmpfs none /mnt
-	pk_cli restore mytmpfs /mnt
+	modprobe fuse
+	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
+	mkdir -p /pkram /mnt
+	mount -t fuse.pkramfs none /pkram
+	say "ls /pkram/nodes"
+	ls /pkram/nodes
+	ls -l /pkram/nodes/mytmpfs
+	say "6-7) mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt; md5sum /mnt/testfile"
+	mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt
 	md5sum /mnt/testfile | tee "$PKRAM_RESULTS/md5-after"
 	pk_expect_eq "md5 after kexec equals md5 before" "$(cat "$PKRAM_RESULTS/md5-before")" \
 		"$(cat "$PKRAM_RESULTS/md5-after")"
-	say "pkram-cli free -y mytmpfs   (gives its pages back to the pool)"
-	pk_cli free -y mytmpfs
-	pk_cli status
+	umount /mnt
+	say "pkram-cli restore -j 4 docs /tmp/docs   (into tmpfs)"
+	pk_cli restore -j 4 docs /tmp/docs
+	say "pkram-cli free -y docs"
+	umount /pkram
+	pk_cli free -y docs
+	stop_tracing
+	say "The restore's latencies (pkram-dash top)"
+	"$PKRAM_REPO/dashboards/pkram-dash" --cli "$PKRAM_BUILD/cli/pkram-cli" top --once
 	pk_pass
 }
