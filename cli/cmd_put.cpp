@@ -1,4 +1,4 @@
-// pkram-cli create / put: an OPEN node and data written into it from stdin.
+// pkram-cli put: standard input into an object of an open node.
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,18 +15,6 @@ struct PutArgs {
 	std::string object;
 	bool bytes = false;
 };
-
-int run_create(const Context &ctx, const PutArgs &args)
-{
-	auto dev = open_device(ctx);
-	if (!dev)
-		return report(dev.error());
-	auto node = dev->create_node(args.node);
-	if (!node)
-		return report(node.error());
-	std::printf("created %s (open: seal it to hand it over)\n", args.node.c_str());
-	return Exit::ok;
-}
 
 int run_put(const Context &ctx, const PutArgs &args)
 {
@@ -58,14 +46,6 @@ int run_put(const Context &ctx, const PutArgs &args)
 }
 
 } // namespace
-
-void setup_create(CLI::App &app, Context &ctx)
-{
-	auto args = std::make_shared<PutArgs>();
-	auto *cmd = app.add_subcommand("create", "create an empty, open node (not handed over until sealed)");
-	cmd->add_option("NODE", args->node, "node name")->required();
-	cmd->callback([&ctx, args] { ctx.exit_code = run_create(ctx, *args); });
-}
 
 void setup_put(CLI::App &app, Context &ctx)
 {

@@ -1,4 +1,4 @@
-// pkram-cli status / ls: the pool and its nodes.
+// pkram-cli status: the pool and its nodes.
 #include <cstdio>
 #include <iostream>
 
@@ -8,7 +8,7 @@
 
 namespace pkram::cli {
 
-static int run_status(const Context &ctx, bool nodes_only)
+int run_status(const Context &ctx, bool nodes_only)
 {
 	auto dev = open_device(ctx);
 	if (!dev)
@@ -64,8 +64,7 @@ void setup_status(CLI::App &app, Context &ctx)
 {
 	auto *status = app.add_subcommand("status", "show the pool (size, use, what happened at load) and its nodes");
 	status->callback([&ctx] { ctx.exit_code = run_status(ctx, false); });
-	auto *ls = app.add_subcommand("ls", "list nodes with state, object count and size");
-	ls->callback([&ctx] { ctx.exit_code = run_status(ctx, true); });
+
 }
 
 } // namespace pkram::cli

@@ -1,5 +1,5 @@
-// pkram-cli subcommands: each file adds one with setup_X(), whose callback
-// stores the exit code of running it in Context::exit_code.
+// pkram-cli subcommands: cmd_X.cpp adds subcommand X with setup_X(), whose
+// callback stores the exit code of running it in Context::exit_code.
 #pragma once
 
 #include <string>
@@ -25,7 +25,11 @@ int report(const Error &error);
 Result<Device> open_device(const Context &ctx);
 std::string human_bytes(uint64_t bytes);
 
+// status, and with nodes_only the node table alone (ls).
+int run_status(const Context &ctx, bool nodes_only);
+
 void setup_status(CLI::App &app, Context &ctx);
+void setup_ls(CLI::App &app, Context &ctx);
 void setup_info(CLI::App &app, Context &ctx);
 void setup_free(CLI::App &app, Context &ctx);
 void setup_seal(CLI::App &app, Context &ctx);

@@ -46,6 +46,7 @@ int main(int argc, char **argv)
 	app.require_subcommand(1);
 	app.footer("Exit status: 0 success, 1 the operation failed (the message says why), 2 bad usage.");
 	setup_status(app, ctx);
+	setup_ls(app, ctx);
 	setup_info(app, ctx);
 	setup_free(app, ctx);
 	setup_seal(app, ctx);

@@ -1,0 +1,36 @@
+// pkram-cli create: an empty, open node.
+#include <cstdio>
+
+#include "commands.hpp"
+
+namespace pkram::cli {
+
+namespace {
+
+struct CreateArgs {
+	std::string node;
+};
+
+int run_create(const Context &ctx, const CreateArgs &args)
+{
+	auto dev = open_device(ctx);
+	if (!dev)
+		return report(dev.error());
+	auto node = dev->create_node(args.node);
+	if (!node)
+		return report(node.error());
+	std::printf("created %s (open: seal it to hand it over)\n", args.node.c_str());
+	return Exit::ok;
+}
+
+} // namespace
+
+void setup_create(CLI::App &app, Context &ctx)
+{
+	auto args = std::make_shared<CreateArgs>();
+	auto *cmd = app.add_subcommand("create", "create an empty, open node (not handed over until sealed)");
+	cmd->add_option("NODE", args->node, "node name")->required();
+	cmd->callback([&ctx, args] { ctx.exit_code = run_create(ctx, *args); });
+}
+
+} // namespace pkram::cli
