@@ -21,13 +21,11 @@ struct NodeArgs {
 
 int run_cat(const Context &ctx, const NodeArgs &args)
 {
-	auto dev = open_device(ctx);
-	if (!dev)
-		return report(dev.error());
-	auto node = dev->open_node(args.node);
-	if (!node)
-		return report(node.error());
-	auto obj = node->open_object(args.object,
+	auto opened = open_node(ctx, args.node);
+	if (!opened)
+		return report(opened.error());
+	Node &node = opened->node;
+	auto obj = node.open_object(args.object,
 				     {.stream = args.bytes ? Stream::bytes : Stream::pages});
 	if (!obj)
 		return report(obj.error());

@@ -19,16 +19,14 @@ struct NodeArgs {
 
 int run_info(const Context &ctx, const NodeArgs &args)
 {
-	auto dev = open_device(ctx);
-	if (!dev)
-		return report(dev.error());
-	auto node = dev->open_node(args.node);
-	if (!node)
-		return report(node.error());
-	auto info = node->info();
+	auto opened = open_node(ctx, args.node);
+	if (!opened)
+		return report(opened.error());
+	Node &node = opened->node;
+	auto info = node.info();
 	if (!info)
 		return report(info.error());
-	auto objects = node->objects();
+	auto objects = node.objects();
 	if (!objects)
 		return report(objects.error());
 	if (ctx.json) {

@@ -20,13 +20,11 @@ struct NodeArgs {
 
 int run_seal(const Context &ctx, const NodeArgs &args)
 {
-	auto dev = open_device(ctx);
-	if (!dev)
-		return report(dev.error());
-	auto node = dev->open_node(args.node);
-	if (!node)
-		return report(node.error());
-	if (auto s = node->seal(args.checksum); !s)
+	auto opened = open_node(ctx, args.node);
+	if (!opened)
+		return report(opened.error());
+	Node &node = opened->node;
+	if (auto s = node.seal(args.checksum); !s)
 		return report(s.error());
 	std::printf("sealed %s%s: it will be handed over at the next kexec\n", args.node.c_str(),
 		    args.checksum ? " with data checksums" : "");

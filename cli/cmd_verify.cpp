@@ -19,13 +19,11 @@ struct NodeArgs {
 
 int run_verify(const Context &ctx, const NodeArgs &args)
 {
-	auto dev = open_device(ctx);
-	if (!dev)
-		return report(dev.error());
-	auto node = dev->open_node(args.node);
-	if (!node)
-		return report(node.error());
-	auto rep = node->verify();
+	auto opened = open_node(ctx, args.node);
+	if (!opened)
+		return report(opened.error());
+	Node &node = opened->node;
+	auto rep = node.verify();
 	if (!rep)
 		return report(rep.error());
 	if (ctx.json)

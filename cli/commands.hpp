@@ -21,8 +21,15 @@ struct Context {
 
 // Prints "pkram-cli: <message>" on stderr and returns Exit::failed.
 int report(const Error &error);
-// Opens the device or reports why not.
+// Opens the device or says why not.
 Result<Device> open_device(const Context &ctx);
+
+// The device and one of its nodes (its fd keeps the node from being freed).
+struct OpenedNode {
+	Device dev;
+	Node node;
+};
+Result<OpenedNode> open_node(const Context &ctx, const std::string &name, bool write = false);
 std::string human_bytes(uint64_t bytes);
 
 // status, and with nodes_only the node table alone (ls).

@@ -18,6 +18,17 @@ int report(const Error &error)
 
 Result<Device> open_device(const Context &ctx) { return Device::open(ctx.device); }
 
+Result<OpenedNode> open_node(const Context &ctx, const std::string &name, bool write)
+{
+	auto dev = open_device(ctx);
+	if (!dev)
+		return dev.error();
+	auto node = dev->open_node(name, write);
+	if (!node)
+		return node.error();
+	return OpenedNode{std::move(*dev), std::move(*node)};
+}
+
 std::string human_bytes(uint64_t bytes)
 {
 	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

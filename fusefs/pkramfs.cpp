@@ -292,6 +292,42 @@ int resolve(Fs &fs, fuse_ino_t ino, Inode *&in, Mounted *&m, Entry *&e)
 	return e ? 0 : ENOENT;
 }
 
+// What a callback works on: the inode, its loaded node and its entry.
+struct Target {
+	Fs &fs;
+	Inode *in;
+	Mounted *m; // nullptr unless in->kind == Kind::entry
+	Entry *e;   // likewise
+};
+
+// Runs body(target) under the lock, with the inode resolved (and its node
+// loaded); body returns an errno, or `replied`.
+template <typename F> void with_inode(fuse_req_t req, fuse_ino_t ino, F &&body)
+{
+	guarded(req, [&]() -> int {
+		Fs &fs = fs_of(req);
+		std::lock_guard guard(fs.lock);
+		Inode *in;
+		Mounted *m;
+		Entry *e;
+		if (int err = resolve(fs, ino, in, m, e))
+			return err;
+		return body(Target{fs, in, m, e});
+	});
+}
+
+// The same, for an entry of a node that may be written.
+template <typename F> void with_writable_entry(fuse_req_t req, fuse_ino_t ino, F &&body)
+{
+	with_inode(req, ino, [&](const Target &t) -> int {
+		if (t.in->kind != Kind::entry)
+			return EPERM;
+		if (!t.m->writable)
+			return EROFS;
+		return body(t);
+	});
+}
+
 int reply_entry(fuse_req_t req, Fs &fs, Kind kind, const std::string &node, const std::string &path,
 		const Mounted *m)
 {
@@ -319,14 +355,8 @@ bool node_exists(Fs &fs, const std::string &name)
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, parent, in, m, e))
-			return err;
+	with_inode(req, parent, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		if (in->kind == Kind::root) {
 			if (!std::strcmp(name, "nodes"))
 				return reply_entry(req, fs, Kind::nodes_dir, "", "", nullptr);
@@ -374,14 +404,8 @@ void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data *forgets)
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info *)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, ino, in, m, e))
-			return err;
+	with_inode(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		struct stat st;
 		fill_stat(*in, m, ino, &st);
 		fuse_reply_attr(req, &st, attr_timeout);
@@ -389,26 +413,11 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info *)
 	});
 }
 
-// The entry an inode names, in a node that may be written; errno otherwise.
-int writable_entry(Fs &fs, fuse_ino_t ino, Inode *&in, Mounted *&m, Entry *&e)
-{
-	if (int err = resolve(fs, ino, in, m, e))
-		return err;
-	if (in->kind != Kind::entry)
-		return EPERM;
-	return m->writable ? 0 : EROFS;
-}
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, fuse_file_info *fi)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = writable_entry(fs, ino, in, m, e))
-			return err;
+	with_writable_entry(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		EntryMeta meta = e->meta;
 		if (to_set & FUSE_SET_ATTR_MODE)
 			meta.mode = attr->st_mode & 07777;
@@ -457,14 +466,8 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, f
 
 void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, ino, in, m, e))
-			return err;
+	with_inode(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		if (!e || e->meta.type != EntryMeta::Type::symlink)
 			return EINVAL;
 		fuse_reply_readlink(req, e->meta.target.c_str());
@@ -768,14 +771,8 @@ std::string status_text(Fs &fs)
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, ino, in, m, e))
-			return err;
+	with_inode(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		auto fh = std::make_unique<FileHandle>();
 		if (in->kind == Kind::status) {
 			if ((fi->flags & O_ACCMODE) != O_RDONLY)
@@ -899,14 +896,8 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info *fi)
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, ino, in, m, e))
-			return err;
+	with_inode(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		auto dh = std::make_unique<DirHandle>();
 		dh->entries = {{".", S_IFDIR}, {"..", S_IFDIR}};
 		if (in->kind == Kind::root) {
@@ -981,14 +972,8 @@ void op_statfs(fuse_req_t req, fuse_ino_t)
 void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
 		 int flags)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, ino, in, m, e))
-			return err;
+	with_inode(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		if (in->kind != Kind::entry)
 			return ENOTSUP;
 		if (!std::strcmp(name, seal_xattr)) {
@@ -1035,14 +1020,8 @@ int reply_value(fuse_req_t req, const std::string &value, size_t size)
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, ino, in, m, e))
-			return err;
+	with_inode(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		if (in->kind != Kind::entry)
 			return ENODATA;
 		if (!std::strcmp(name, state_xattr))
@@ -1056,14 +1035,8 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = resolve(fs, ino, in, m, e))
-			return err;
+	with_inode(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		std::string names;
 		if (in->kind == Kind::entry)
 			for (const auto &[k, v] : e->meta.xattrs)
@@ -1074,14 +1047,8 @@ void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 
 void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	guarded(req, [&]() -> int {
-		Fs &fs = fs_of(req);
-		std::lock_guard guard(fs.lock);
-		Inode *in;
-		Mounted *m;
-		Entry *e;
-		if (int err = writable_entry(fs, ino, in, m, e))
-			return err;
+	with_writable_entry(req, ino, [&](const Target &t) -> int {
+		auto &[fs, in, m, e] = t;
 		EntryMeta meta = e->meta;
 		if (!meta.xattrs.erase(name))
 			return ENODATA;
