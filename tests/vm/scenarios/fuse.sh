@@ -54,9 +54,24 @@ stage_1() {
 		cmp -n "$got" /tmp/source /mnt/partial
 	cp /tmp/source /mnt/partial
 	pk_check "and takes writes again" cmp /tmp/source /mnt/partial
+	# And killed mid-read: the reader gets an error, the data is untouched.
+	local sum
+	sum=$(md5sum </tmp/source)
+	(md5sum /mnt/partial >/dev/null 2>&1 || true) &
+	sleep 0.3
+	pkill -9 -x pkramfs
+	wait || true
+	umount -l /mnt
+	pkramfs -o pkram=killme none /mnt
+	pk_expect_eq "after a kill mid-read the data is intact" "$sum" "$(md5sum </mnt/partial)"
 	umount /mnt
 	pk_expect_eq "the killed daemon's node is still open and listed" "open" \
 		"$(pk_cli info killme --json | jq -r .state)"
+	# fstab: "none /pkram fuse.pkramfs defaults 0 0" and a plain mount.
+	echo "none /pkram fuse.pkramfs defaults 0 0" >>/etc/fstab
+	mount /pkram
+	pk_check "mounted from /etc/fstab" test -d /pkram/nodes/killme
+	umount /pkram
 
 	pk_log "kexec into stage 2"
 	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
