@@ -14,7 +14,7 @@ packages=(
 	linux-headers-amd64 kexec-tools qemu-system-x86 busybox-static cpio xz-utils
 	dwarves bpftool kmod libbpf-dev libelf-dev zlib1g-dev clang llvm libclang-rt-14-dev
 	jq attr python3 systemtap-sdt-dev prometheus libfuse3-dev fuse3 libcli11-dev libgtest-dev
-	libgmock-dev nlohmann-json3-dev libboost-dev
+	libgmock-dev nlohmann-json3-dev libboost-dev chromium
 )
 
 missing=()

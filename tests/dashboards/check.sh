@@ -4,7 +4,9 @@
 #   golden   - the terminal frame and the Prometheus export equal the golden files
 #   promtool - promtool check metrics accepts the export
 #   grafana  - every metric the Grafana dashboard queries is in the export
-# usage: check.sh golden|promtool|grafana   (UPDATE=1 rewrites the golden files)
+#   report   - the HTML report renders in headless Chromium: a non-blank
+#              screenshot, one chart per measured operation, the tables
+# usage: check.sh golden|promtool|grafana|report   (UPDATE=1 rewrites the golden files)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 dash=$here/../../dashboards/pkram-dash
@@ -38,8 +40,27 @@ grafana)
 	done
 	exit $missing
 	;;
+report)
+	"$dash" --from "$snap" report -o "$tmp/report.html"
+	if grep -Eq '(src|href)=' "$tmp/report.html"; then
+		echo "the report refers to something outside itself"
+		exit 1
+	fi
+	chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+		--disable-background-networking --disable-component-update --disable-sync
+		--user-data-dir="$tmp/profile" --window-size=1200,1400)
+	timeout 120 "${chrome[@]}" --dump-dom "file://$tmp/report.html" >"$tmp/dom.html" 2>/dev/null
+	timeout 120 "${chrome[@]}" --screenshot="$tmp/shot.png" "file://$tmp/report.html" >/dev/null 2>&1
+	charts=$(grep -o 'class="latency-chart"' "$tmp/dom.html" | wc -l)
+	measured=$(jq '[.[] | select(.formatted.value.count > 0)] | length' "$snap/op_latency.json")
+	[[ $charts -eq $measured ]] || { echo "$charts charts for $measured measured operations"; exit 1; }
+	grep -q 'id="lock-contention"' "$tmp/dom.html" || { echo "no lock contention table"; exit 1; }
+	grep -q 'id="pool"' "$tmp/dom.html" || { echo "no pool usage"; exit 1; }
+	python3 "$here/png_colors.py" "$tmp/shot.png" 8
+	echo "the report renders: $charts charts, tables, pool usage"
+	;;
 *)
-	echo "usage: $0 golden|promtool|grafana" >&2
+	echo "usage: $0 golden|promtool|grafana|report" >&2
 	exit 2
 	;;
 esac
