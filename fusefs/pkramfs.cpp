@@ -604,22 +604,28 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	});
 }
 
-// Removes path's objects; an implied parent left empty becomes a real directory.
+// A directory that exists only because of its children (no object of its
+// own) would vanish with the last of them: give it an object, keep it.
+int keep_emptied_dir(Mounted &m, const std::string &dir)
+{
+	Entry *p = m.tree.find(dir);
+	if (dir.empty() || !p || p->has_object || !m.tree.children(dir)->empty())
+		return 0;
+	if (auto s = store_meta(m, dir, p->meta); !s)
+		return s.error().errnum;
+	p->has_object = true;
+	return 0;
+}
+
+// Removes path's objects; its directory stays even when emptied.
 int remove_entry(Mounted &m, const std::string &path)
 {
 	Entry *e = m.tree.find(path);
 	if (e->has_object)
 		if (auto s = m.handle.delete_object(path); !s)
 			return s.error().errnum;
-	std::string parent = parent_of(path);
 	m.tree.erase(path);
-	Entry *p = m.tree.find(parent);
-	if (!parent.empty() && p && !p->has_object && m.tree.children(parent)->empty()) {
-		if (auto s = store_meta(m, parent, p->meta); !s)
-			return s.error().errnum;
-		p->has_object = true;
-	}
-	return 0;
+	return keep_emptied_dir(m, parent_of(path));
 }
 
 int unlink_common(fuse_req_t req, fuse_ino_t parent, const char *name, bool dir)
@@ -736,13 +742,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		std::string old_parent = parent_of(from);
 		m->tree.move(from, to);
 		fs.rekey(from_dir->node, from, to);
-		// The source's directory may now be empty and only implied: keep it.
-		Entry *p = m->tree.find(old_parent);
-		if (!old_parent.empty() && p && !p->has_object && m->tree.children(old_parent)->empty()) {
-			if (auto s = store_meta(*m, old_parent, p->meta); !s)
-				return s.error().errnum;
-			p->has_object = true;
-		}
+		if (int err = keep_emptied_dir(*m, old_parent))
+			return err;
 		fuse_reply_err(req, 0);
 		return replied;
 	});
