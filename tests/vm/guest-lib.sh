@@ -84,3 +84,15 @@ pk_kexec() {
 	kexec -e
 	pk_fail "kexec -e returned"
 }
+
+# pk_cli_kexec STAGE [pkram-cli kexec options...]: the way an operator does
+# it: pkram-cli kexec --reuse-cmdline --exec, here into the next stage (the
+# reused line keeps the old pkramtest.stage=; guest-run.sh reads the last).
+pk_cli_kexec() {
+	local stage=$1
+	shift
+	pk_log "kexec into stage $stage"
+	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+		--reuse-cmdline --append "pkramtest.stage=$stage" "$@" --exec
+	pk_fail "kexec returned"
+}

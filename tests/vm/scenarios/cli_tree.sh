@@ -69,10 +69,7 @@ stage_1() {
 	pk_expect_fail "setup explains when nothing fits" "more than half" pk_cli setup --size 1536M
 	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --dry-run --reuse-cmdline | grep -q -- "-s' '-l'" ||
 		pk_fail "kexec --dry-run shows kexec -s -l"
-	pk_log "kexec into stage 2"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append pkramtest.stage=2 --exec
-	pk_fail "kexec returned"
+	pk_cli_kexec 2
 }
 
 stage_2() {

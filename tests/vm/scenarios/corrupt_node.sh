@@ -26,10 +26,7 @@ stage_1() {
 	(cd /tmp && md5sum alpha/data gamma/data >"$PKRAM_RESULTS/sums")
 	pk_cli info beta --json | jq .meta_bytes >"$PKRAM_RESULTS/beta-meta"
 	pk_check "beta's metadata spans blocks" test "$(cat "$PKRAM_RESULTS/beta-meta")" -gt 4096
-	pk_log "kexec into stage 2"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append pkramtest.stage=2 --exec
-	pk_fail "kexec returned"
+	pk_cli_kexec 2
 }
 
 stage_2() {

@@ -36,10 +36,7 @@ stage_1() {
 	say "The save's latencies (pkram-dash top, from the pinned maps through bpftool)"
 	"$PKRAM_REPO/dashboards/pkram-dash" --cli "$PKRAM_BUILD/cli/pkram-cli" top --once
 	say "4-5) pkram-cli kexec --reuse-cmdline --exec   (kexec -s -l with pkram.handover=$(cat /sys/kernel/pkram/handover), then kexec -e)"
-	pk_log "kexec into stage 2"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append pkramtest.stage=2 --exec
-	pk_fail "kexec returned"
+	pk_cli_kexec 2
 }
 
 stage_2() {

@@ -73,10 +73,7 @@ stage_1() {
 	pk_check "mounted from /etc/fstab" test -d /pkram/nodes/killme
 	umount /pkram
 
-	pk_log "kexec into stage 2"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append pkramtest.stage=2 --exec
-	pk_fail "kexec returned"
+	pk_cli_kexec 2
 }
 
 stage_2() {

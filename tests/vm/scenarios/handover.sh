@@ -12,10 +12,7 @@ stage_1() {
 	pk_cli save /tmp/a alpha
 	pk_cli save /tmp/b beta
 	(cd /tmp && find a b -type f -exec md5sum {} + | sort >"$PKRAM_RESULTS/sums")
-	pk_log "kexec into stage 2"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append pkramtest.stage=2 --exec
-	pk_fail "kexec returned"
+	pk_cli_kexec 2
 }
 
 stage_2() {
@@ -35,10 +32,7 @@ stage_2() {
 		"$(pk_cli status --json | jq .pool.used_bytes)"
 	pk_expect_fail "free of a missing node" "free node 'beta': No such file or directory" pk_cli free -y beta
 	# Restored nodes hand over again: kexec with the token once more.
-	pk_log "kexec into stage 3"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append pkramtest.stage=3 --exec
-	pk_fail "kexec returned"
+	pk_cli_kexec 3
 }
 
 stage_3() {

@@ -5,15 +5,6 @@
 # shows the placement is the dangerous one.
 # PKRAM-VM-POOL: 64M$0x7bc00000
 
-kexec_next() { # STAGE, extra pkram-cli kexec options...
-	local stage=$1
-	shift
-	pk_log "kexec into stage $stage"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append "pkramtest.stage=$stage" "$@" --exec
-	pk_fail "kexec returned"
-}
-
 check_intact() {
 	pk_load_module
 	pk_expect_eq "the node is restored" "placed:restored" \
@@ -29,12 +20,12 @@ stage_1() {
 	pk_expect_eq "the guarded kexec_load keeps segments below the pool" \
 		"--mem-max=0x7bbfffff" \
 		"$(pk_cli kexec --syscall load --kernel "$PKRAM_BUILD/vm/vmlinuz" --dry-run | grep -o -- "--mem-max=[0-9a-fx]*")"
-	kexec_next 2 --syscall load
+	pk_cli_kexec 2 --syscall load
 }
 
 stage_2() {
 	check_intact
-	kexec_next 3 --syscall file
+	pk_cli_kexec 3 --syscall file
 }
 
 stage_3() {

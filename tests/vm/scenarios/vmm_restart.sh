@@ -5,17 +5,10 @@
 # restores the sealed nodes (a module upgrade without kexec).
 vmm() { "$PKRAM_BUILD/tests/pkram_vmm_sim" "$@"; }
 
-kexec_next() {
-	pk_log "kexec into stage $1"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
-		--reuse-cmdline --append "pkramtest.stage=$1" --exec
-	pk_fail "kexec returned"
-}
-
 stage_1() {
 	pk_load_module
 	pk_check "a VMM maps, fills and seals 96 MiB of guest RAM" vmm create vm0 96 11
-	kexec_next 2
+	pk_cli_kexec 2
 }
 
 stage_2() {
@@ -29,7 +22,7 @@ stage_2() {
 	pk_load_module "handover=$token"
 	pk_expect_eq "a reload told the current token restores the node" "vm0:restored" \
 		"$(pk_cli ls --json | jq -r '[.nodes[] | "\(.name):\(.state)"] | join(" ")')"
-	kexec_next 3
+	pk_cli_kexec 3
 }
 
 stage_3() {
