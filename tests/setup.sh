@@ -15,6 +15,7 @@ packages=(
 	dwarves bpftool kmod libbpf-dev libelf-dev zlib1g-dev clang llvm libclang-rt-14-dev
 	jq attr python3 systemtap-sdt-dev prometheus libfuse3-dev fuse3 libcli11-dev libgtest-dev
 	libgmock-dev nlohmann-json3-dev libboost-dev chromium
+	dkms udev e2fsprogs trinity
 )
 
 missing=()
@@ -78,8 +79,8 @@ mv "$vmdir/vmlinux.tmp" "$vmdir/vmlinux"
 cp "$kimage/boot/vmlinuz-$kver" "$vmdir/vmlinuz"
 ln -sfn "kernel-$kver" "$vmdir/kernel"
 
-# The initramfs: busybox, the modules needed to reach the host root over 9p,
-# and the init that builds an overlay root on it.
+# The initramfs: busybox, the modules needed to reach the host root over 9p
+# (and a virtio disk with ext4, for scenarios whose root persists), and the init that builds an overlay root on it.
 initrd=$(mktemp -d)
 mkdir -p "$initrd"/{bin,dev,proc,sys,mnt,newroot,lib/modules}
 cp /bin/busybox "$initrd/bin/busybox"
@@ -88,7 +89,7 @@ for applet in sh mount umount mkdir modprobe insmod cat echo sleep poweroff swit
 done
 moddir=$kimage/lib/modules/$kver
 mkdir -p "$initrd/lib/modules/$kver"
-needed=$(for m in virtio_pci 9pnet_virtio 9p overlay; do
+needed=$(for m in virtio_pci 9pnet_virtio 9p overlay virtio_blk ext4 crc32c_generic; do
 	modprobe -d "$kimage" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 done | sort -u)
 for ko in $needed; do

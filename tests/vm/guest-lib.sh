@@ -4,9 +4,11 @@
 pk_log() { echo "PKRAM-VM: $*"; }
 
 pk_poweroff() {
+	trap - ERR
 	sync
 	echo o >/proc/sysrq-trigger
-	sleep 60
+	# The host root may be gone already (its 9p share goes down with us).
+	sleep 60 2>/dev/null || true
 }
 
 # To the console, not stdout: a failure inside $(...) must not be swallowed.
@@ -95,4 +97,71 @@ pk_cli_kexec() {
 	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
 		--reuse-cmdline --append "pkramtest.stage=$stage" "$@" --exec
 	pk_fail "kexec returned"
+}
+
+# pk_prepare_systemd: the host's own services have no place in the guest:
+# nothing is enabled but what the scenario installs (before boot_N runs).
+pk_prepare_systemd() {
+	local units=/etc/systemd/system unit
+	# Once per root: a root kept on disk keeps what boot_N enabled.
+	[[ -e /etc/pkram-vm-prepared ]] && return 0
+	touch /etc/pkram-vm-prepared
+	find "$units" -path '*.wants/*' -delete
+	for unit in getty@.service serial-getty@.service console-getty.service \
+		systemd-timesyncd.service systemd-networkd-wait-online.service kexec-load.service; do
+		ln -sf /dev/null "$units/$unit"
+	done
+	# systemd would take the host's /.dockerenv for a container and read
+	# its own argv instead of the kernel command line.
+	rm -f /.dockerenv
+	# man-db's dpkg trigger rebuilds its index: minutes under TCG.
+	rm -f /var/lib/man-db/auto-update
+}
+
+# pk_exec_systemd: become systemd (PID 1); a unit runs guest-run.sh again
+# for the stage once multi-user.target is reached.
+pk_exec_systemd() {
+	local units=/etc/systemd/system
+	cat >"$units/pkram-vm-stage.service" <<UNIT
+[Unit]
+Description=pkram VM scenario $PKRAM_SCENARIO, stage $PKRAM_STAGE
+After=multi-user.target
+
+[Service]
+Type=simple
+ExecStart=/bin/bash $PKRAM_REPO/tests/vm/guest-run.sh
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/console
+UNIT
+	cat >"$units/pkram-vm.target" <<UNIT
+[Unit]
+Description=pkram VM scenario
+Requires=multi-user.target
+Wants=pkram-vm-stage.service
+After=multi-user.target
+AllowIsolate=yes
+UNIT
+	exec /lib/systemd/systemd --unit=pkram-vm.target
+}
+
+# pk_systemctl_kexec STAGE: "systemctl kexec", the way an operator ends a
+# boot; the stage unit is stopped on the way down.
+pk_systemctl_kexec() {
+	pk_log "kexec into stage $1"
+	trap - ERR
+	trap 'exit 0' TERM
+	systemctl --no-block kexec || pk_fail "systemctl kexec failed"
+	sleep 600
+	pk_fail "systemctl kexec did not happen"
+}
+
+# pk_install_package: the .deb the build made, as a user installs it (DKMS
+# builds pkram.ko for this kernel in the guest).
+pk_install_package() {
+	local deb
+	deb=$(ls "$PKRAM_BUILD"/packages/pkram_*_amd64.deb)
+	pk_log "dpkg -i $(basename "$deb") at $(cut -d' ' -f1 /proc/uptime) s"
+	DEBIAN_FRONTEND=noninteractive dpkg -i "$deb"
+	pk_log "installed at $(cut -d' ' -f1 /proc/uptime) s"
 }

@@ -17,25 +17,46 @@ stage=$(sed -n 's/.*pkramtest\.stage=\([0-9]*\).*/\1/p' /proc/cmdline)
 PKRAM_STAGE=${stage:-1}
 export PKRAM_STAGE
 
-kver=$(uname -r)
-mkdir -p "/lib/modules/$kver"
-mount --bind "$PKRAM_BUILD/vm/kernel/lib/modules/$kver" "/lib/modules/$kver"
-mount -t debugfs none /sys/kernel/debug 2>/dev/null
-mount -t tracefs none /sys/kernel/tracing 2>/dev/null
-mount -t bpf none /sys/fs/bpf 2>/dev/null
-hostname pkram-guest
-# devtmpfs lacks these; bash process substitution needs /dev/fd.
-ln -sf /proc/self/fd /dev/fd
-ln -sf /proc/self/fd/0 /dev/stdin
-ln -sf /proc/self/fd/1 /dev/stdout
-ln -sf /proc/self/fd/2 /dev/stderr
+# The first run (PID 1) prepares the guest; under systemd (a scenario with
+# "PKRAM-VM-INIT: systemd") a unit runs this script again for the stage.
+if [[ $$ == 1 ]]; then
+	kver=$(uname -r)
+	# The modules of the booted kernel, writable (DKMS installs into them),
+	# their changes kept where the root's are.
+	modrw=/run/pkram-rw/modules-$kver
+	mkdir -p "/lib/modules/$kver" "$modrw/upper" "$modrw/work"
+	mount -t overlay -o "lowerdir=$PKRAM_BUILD/vm/kernel/lib/modules/$kver,upperdir=$modrw/upper,workdir=$modrw/work" \
+		pkram-modules "/lib/modules/$kver"
+	[[ -e /lib/modules/$kver/build || ! -d /usr/src/linux-headers-$kver ]] ||
+		ln -s "/usr/src/linux-headers-$kver" "/lib/modules/$kver/build"
+	mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	mount -t tracefs none /sys/kernel/tracing 2>/dev/null
+	mount -t bpf none /sys/fs/bpf 2>/dev/null
+	hostname pkram-guest
+	# devtmpfs lacks these; bash process substitution needs /dev/fd.
+	ln -sf /proc/self/fd /dev/fd
+	ln -sf /proc/self/fd/0 /dev/stdin
+	ln -sf /proc/self/fd/1 /dev/stdout
+	ln -sf /proc/self/fd/2 /dev/stderr
+fi
 
 # shellcheck source=tests/vm/guest-lib.sh
 . "$PKRAM_REPO/tests/vm/guest-lib.sh"
 # shellcheck source=/dev/null
 . "$PKRAM_REPO/tests/vm/scenarios/$PKRAM_SCENARIO.sh"
 
-echo "PKRAM-VM: stage $PKRAM_STAGE of $PKRAM_SCENARIO on $kver"
+if [[ $$ == 1 ]] && grep -qw 'pkramtest.init=systemd' /proc/cmdline; then
+	set -eE
+	trap 'pk_fail "command failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+	echo "PKRAM-VM: boot $PKRAM_STAGE of $PKRAM_SCENARIO on $(uname -r), then systemd"
+	pk_prepare_systemd
+	if declare -F "boot_$PKRAM_STAGE" >/dev/null; then
+		"boot_$PKRAM_STAGE"
+	fi
+	trap - ERR
+	pk_exec_systemd
+fi
+echo "PKRAM-VM: stage $PKRAM_STAGE of $PKRAM_SCENARIO on $(uname -r)"
 if ! declare -F "stage_$PKRAM_STAGE" >/dev/null; then
 	pk_fail "scenario $PKRAM_SCENARIO has no stage $PKRAM_STAGE"
 fi

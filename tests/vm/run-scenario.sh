@@ -14,12 +14,13 @@ timeout_s=300
 mem=2G
 pool='256M$0x30000000'
 pool_set=0
+timeout_set=0
 verbose=0
 extra_append=''
 while getopts 'b:t:m:p:a:v' opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
-	t) timeout_s=$OPTARG ;;
+	t) timeout_s=$OPTARG timeout_set=1 ;;
 	m) mem=$OPTARG ;;
 	p) pool=$OPTARG pool_set=1 ;;
 	a) extra_append=$OPTARG ;;
@@ -36,6 +37,11 @@ scenario=$1
 #   # PKRAM-VM-APPEND: WORDS         more kernel command-line words
 #   # PKRAM-VM-REBOOT: allow         a guest reboot is a warm reset (RAM kept)
 #   # PKRAM-VM-SMP: N                N virtual CPUs (default 2)
+#   # PKRAM-VM-TIMEOUT: SECONDS      its time limit (default 300; -t wins)
+#   # PKRAM-VM-ROOT: disk            the root's writable layer is a disk, kept
+#                                    across kexecs (default: RAM, fresh each boot)
+#   # PKRAM-VM-INIT: systemd         each boot ends in systemd as PID 1 (boot_N
+#                                    runs before it, stage_N in a unit)
 #   # PKRAM-VM-CRASH-UNTIL: MARKER   a deliberate crash happens before the
 #                                    console line MARKER; only after it do
 #                                    panics and warnings fail the run
@@ -48,6 +54,13 @@ reboot_flag=-no-reboot
 crash_until=$(header CRASH-UNTIL)
 smp=$(header SMP)
 smp=${smp:-2}
+[[ -n $(header TIMEOUT) && $timeout_set == 0 ]] && timeout_s=$(header TIMEOUT)
+root_disk=()
+if [[ $(header ROOT) == disk ]]; then
+	extra_append="$extra_append pkramtest.root=disk"
+	root_disk=(-drive "file=$build/vm-results/$scenario/root.img,if=virtio,format=raw,cache=unsafe")
+fi
+[[ $(header INIT) == systemd ]] && extra_append="$extra_append pkramtest.init=systemd"
 vm=$build/vm
 for f in vmlinux vmlinuz initramfs.cpio.gz; do
 	[[ -f $vm/$f ]] || { echo "run-scenario: $vm/$f is missing: run tests/setup.sh" >&2; exit 1; }
@@ -63,6 +76,10 @@ PKRAM_BUILD=$build
 PKRAM_SCENARIO=$scenario
 JOB
 log=$results/serial.log
+if ((${#root_disk[@]})); then
+	truncate -s 4G "$results/root.img"
+	mkfs.ext4 -q -F "$results/root.img"
+fi
 pool_param=${pool/\$/@}
 append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 watchdog_thresh=60 memmap=$pool pkram.pool=$pool_param pkramtest.stage=1 $extra_append"
 
@@ -75,6 +92,7 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-kernel "$vm/vmlinux" -initrd "$vm/initramfs.cpio.gz" -append "$append" \
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 	-virtfs "local,path=$results,mount_tag=results,security_model=none" \
+	"${root_disk[@]}" \
 	</dev/null &
 qemu=$!
 if ((verbose)); then
