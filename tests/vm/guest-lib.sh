@@ -7,8 +7,11 @@ pk_poweroff() {
 	trap - ERR
 	sync
 	echo o >/proc/sysrq-trigger
-	# The host root may be gone already (its 9p share goes down with us).
-	sleep 60 2>/dev/null || true
+	# Never return. The host root may be gone already (its 9p share goes
+	# down with us), and sleep with it.
+	while :; do
+		sleep 60 2>/dev/null
+	done
 }
 
 # To the console, not stdout: a failure inside $(...) must not be swallowed.
