@@ -168,3 +168,21 @@ pk_install_package() {
 	DEBIAN_FRONTEND=noninteractive dpkg -i "$deb"
 	pk_log "installed at $(cut -d' ' -f1 /proc/uptime) s"
 }
+
+# pk_expect_exact_accounting: the pool's used bytes are exactly the superblock
+# page plus every node's data and metadata: nothing leaked, nothing lost.
+pk_expect_exact_accounting() {
+	local status
+	status=$(pk_cli status --json)
+	pk_expect_eq "pool accounting is exact${1:+ ($1)}" \
+		"$(jq '4096 + ([.nodes[] | .data_bytes + .meta_bytes] | add)' <<<"$status")" \
+		"$(jq .pool.used_bytes <<<"$status")"
+}
+
+# pk_case NAME ITERATIONS FAILURES [DETAIL]: one line of the reliability
+# summary (tests/reliability/summary.sh collects them from every scenario).
+pk_case() {
+	jq -cn --arg case "$1" --argjson iterations "$2" --argjson failures "$3" --arg detail "${4:-}" \
+		'{case: $case, iterations: $iterations, failures: $failures, detail: $detail}' \
+		>>"$PKRAM_RESULTS/cases.jsonl"
+}
