@@ -186,3 +186,10 @@ pk_case() {
 		'{case: $case, iterations: $iterations, failures: $failures, detail: $detail}' \
 		>>"$PKRAM_RESULTS/cases.jsonl"
 }
+
+# pk_setup_pkramfs: the fuse module, and the built pkramfs on PATH, where
+# mount -t fuse.pkramfs (mount.fuse3) looks for it.
+pk_setup_pkramfs() {
+	modprobe fuse
+	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
+}

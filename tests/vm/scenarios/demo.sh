@@ -18,8 +18,7 @@ stage_1() {
 	say "Kernel $(uname -r), pool reserved with: $(grep -o 'memmap=[^ ]*' /proc/cmdline)"
 	start_tracing
 	pk_load_module
-	modprobe fuse
-	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
+	pk_setup_pkramfs
 	say "1) mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt   (the seed: mount -t tmpfs -o pkram=mytmpfs)"
 	mkdir -p /mnt
 	mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt
@@ -44,8 +43,7 @@ stage_2() {
 	start_tracing
 	pk_load_module
 	dmesg | grep 'pkram:' | tail -n 4
-	modprobe fuse
-	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
+	pk_setup_pkramfs
 	mkdir -p /pkram /mnt
 	mount -t fuse.pkramfs none /pkram
 	say "ls /pkram/nodes"

@@ -3,8 +3,7 @@
 # (ls /pkram/nodes), system-call coverage on a writable node, and a daemon
 # killed mid-write losing nothing that was written.
 setup_fuse() {
-	modprobe fuse
-	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
+	pk_setup_pkramfs
 	mkdir -p /pkram /mnt
 }
 
