@@ -64,5 +64,6 @@ stage_2() {
 		bash -c "$PKRAM_BUILD/cli/pkram-cli verify delta >&2"
 	pk_expect_fail "verify of a node sealed without checksums" "not sealed with data checksums" \
 		pk_cli verify alpha
+	pk_case corrupt_node 2 0 "chosen damage between kernels: a metadata block of one node (rejected, others intact), data under a checksum (verify finds it)"
 	pk_pass
 }

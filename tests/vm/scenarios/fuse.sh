@@ -91,5 +91,6 @@ stage_2() {
 	pk_expect_eq "the seed's file has its md5 after kexec" "$(cat "$PKRAM_RESULTS/seed-md5")" \
 		"$(md5sum /mnt/testfile | awk '{print $1}')"
 	umount /mnt
+	pk_case fuse_daemon_killed 2 0 "pkramfs killed with SIGKILL mid-write (an exact prefix kept) and mid-read (data intact), remounted"
 	pk_pass
 }

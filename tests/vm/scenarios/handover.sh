@@ -51,5 +51,6 @@ stage_4() {
 	pk_expect_eq "the stale pool is reported" "true" \
 		"$(pk_cli status --json | jq -r .pool.stale_pool_discarded)"
 	pk_check "the kernel log says why" grep -q 'stale pool discarded: no handover token' <(dmesg)
+	pk_case no_token 1 0 "a kexec without the handover argument restores nothing"
 	pk_pass
 }

@@ -15,5 +15,7 @@ stage_1() {
 	done
 	pk_check "a full pool shows in the trace as ENOSPC" grep -q 'pkram_obj_write: .* ret=-28' "$PKRAM_RESULTS/trace.txt"
 	pk_check "the module unloads cleanly afterwards" rmmod pkram
+	pk_case ioctl_api "$(grep -o 'tests="[0-9]*"' "$PKRAM_RESULTS/ioctl_test.xml" | head -1 | tr -dc 0-9)" 0 \
+		"GoogleTest ABI suite: bad sizes, flags, names, a full pool (ENOSPC), non-root denied, mmap bounds (SIGBUS)"
 	pk_pass
 }

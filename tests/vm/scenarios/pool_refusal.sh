@@ -32,5 +32,6 @@ stage_1() {
 	rmmod pkram
 	pk_check "the module unloads when unused" bash -c '! test -e /dev/pkram'
 	pk_check "no kernel warning" bash -c '! dmesg | grep -q WARNING'
+	pk_case pool_refusal 1 0 "bad pools refused with the command line to use; /dev/mem locked out once claimed; no unload while in use"
 	pk_pass
 }

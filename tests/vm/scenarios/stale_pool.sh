@@ -46,5 +46,6 @@ after_warm_reset() {
 		grep -q 'stale pool discarded: no handover token was given' <(dmesg)
 	pk_expect_eq "nothing is restored after a warm reset" "0" \
 		"$(pk_cli status --json | jq '.nodes | length')"
+	pk_case stale_pool 2 0 "a kexec told an older token and a warm reset (RAM kept): nothing restored, reported stale"
 	pk_pass
 }
