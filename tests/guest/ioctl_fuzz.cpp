@@ -167,6 +167,9 @@ void fuzz_ioctl(Fds &fds, void *unmapped)
 		PKRAM_IOC_OBJ_STAT,    PKRAM_IOC_NODE_VERIFY, PKRAM_IOC_OBJ_DELETE, PKRAM_IOC_OBJ_RENAME,
 		PKRAM_IOC_OBJ_INFO,    PKRAM_IOC_OBJ_TRUNCATE};
 	unsigned long cmd = rng() % 20 ? cmds[rng() % std::size(cmds)] : _IO(PKRAM_IOC_MAGIC, rng() % 256);
+	// A sealed node refuses most of what follows: seal seldom, go deeper.
+	if (cmd == PKRAM_IOC_NODE_SEAL && rng() % 8)
+		cmd = PKRAM_IOC_OBJ_OPEN;
 	int fd;
 	std::string op;
 	switch (cmd) {

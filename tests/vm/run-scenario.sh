@@ -15,13 +15,14 @@ mem=2G
 pool='256M$0x30000000'
 pool_set=0
 timeout_set=0
+mem_set=0
 verbose=0
 extra_append=''
 while getopts 'b:t:m:p:a:v' opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
 	t) timeout_s=$OPTARG timeout_set=1 ;;
-	m) mem=$OPTARG ;;
+	m) mem=$OPTARG mem_set=1 ;;
 	p) pool=$OPTARG pool_set=1 ;;
 	a) extra_append=$OPTARG ;;
 	v) verbose=1 ;;
@@ -37,6 +38,7 @@ scenario=$1
 #   # PKRAM-VM-APPEND: WORDS         more kernel command-line words
 #   # PKRAM-VM-REBOOT: allow         a guest reboot is a warm reset (RAM kept)
 #   # PKRAM-VM-SMP: N                N virtual CPUs (default 2)
+#   # PKRAM-VM-MEM: SIZE              guest RAM (default 2G; -m wins)
 #   # PKRAM-VM-TIMEOUT: SECONDS      its time limit (default 300; -t wins)
 #   # PKRAM-VM-ROOT: disk            the root's writable layer is a disk, kept
 #                                    across kexecs (default: RAM, fresh each boot)
@@ -55,6 +57,7 @@ crash_until=$(header CRASH-UNTIL)
 smp=$(header SMP)
 smp=${smp:-2}
 [[ -n $(header TIMEOUT) && $timeout_set == 0 ]] && timeout_s=$(header TIMEOUT)
+[[ -n $(header MEM) && $mem_set == 0 ]] && mem=$(header MEM)
 root_disk=()
 if [[ $(header ROOT) == disk ]]; then
 	extra_append="$extra_append pkramtest.root=disk"

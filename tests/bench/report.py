@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""The benchmark report: bench.jsonl from the bench VM run (and the tracing
+overhead from trace_overhead) become bench.json, a Markdown table and an SVG
+plot. Every figure is a ratio within one guest run: a time divided by the
+time memcpy takes for the same bytes at the bandwidth measured in that run.
+
+usage: report.py BUILD_DIR OUT_DIR
+"""
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+MiB = 1 << 20
+
+# The seed's cover letter: saving and loading a 100G file (16 CPUs optimized).
+SEED_TABLE = {
+    ("save", "huge=never"): (2265, 232),
+    ("save", "huge=always"): (58, 22),
+    ("load", "huge=never"): (8833, 516),
+    ("load", "huge=always"): (752, 105),
+}
+# The seed gives no memcpy figure for its machine. Assumed: 10 GiB/s of
+# single-threaded memcpy, usual for a server core of that time, so memcpy of
+# 100 GiB takes 10 s; ratio = time / 10 s.
+SEED_ASSUMED_MEMCPY_BYTES_PER_S = 10 * (1 << 30)
+SEED_BYTES = 100 * (1 << 30)
+
+
+def main() -> int:
+    build, out = Path(sys.argv[1]), Path(sys.argv[2])
+    out.mkdir(parents=True, exist_ok=True)
+    probes = [json.loads(line) for line in (build / "vm-results/bench/bench.jsonl").read_text().splitlines() if line]
+    memcpy = next(p for p in probes if p["probe"] == "memcpy")
+    bw = memcpy["bytes_per_second"]
+
+    def ratio(seconds: float, nbytes: int) -> float:
+        return seconds / (nbytes / bw)
+
+    load_empty = next(p["seconds"] for p in probes if p["probe"] == "load_empty")
+    seal, restore = [], []
+    for p in probes:
+        if p["probe"] == "fill":
+            seal.append({"layout": p["layout"], "bytes": p["bytes"], "extents": p["extents"],
+                         "meta_bytes": p["meta_bytes"], "seal_seconds": p["seal_seconds"],
+                         "seal_vs_memcpy": ratio(p["seal_seconds"], p["bytes"])})
+        elif p["probe"] == "restore":
+            net = max(p["load_seconds"] - load_empty, 0.0)
+            restore.append({"layout": p["layout"], "bytes": p["bytes"], "load_seconds": p["load_seconds"],
+                            "load_minus_empty_seconds": net, "restore_vs_memcpy": ratio(net, p["bytes"]),
+                            "read_seconds": p["read_seconds"],
+                            "read_vs_memcpy": ratio(p["read_seconds"], p["bytes"])})
+
+    def growth(rows, key, layout):
+        sel = sorted((r for r in rows if r["layout"] == layout), key=lambda r: r["bytes"])
+        return sel[-1][key] / sel[0][key] if len(sel) > 1 and sel[0][key] > 0 else None
+
+    ingest = [{"how": p["how"], "bytes": p["bytes"], "seconds": p["seconds"],
+               "bytes_per_second": p["bytes"] / p["seconds"],
+               "vs_memcpy_throughput": (p["bytes"] / p["seconds"]) / bw}
+              for p in probes if p["probe"] == "ingest"]
+    tree = [p for p in probes if p["probe"] == "restore_tree"]
+    cp = next((p["seconds"] for p in tree if p["how"] == "cp -a"), None)
+    tree_rows = [{**p, "vs_cp_a": p["seconds"] / cp if cp else None} for p in tree]
+    peer = {p["how"]: p for p in probes if p["probe"] == "peer"}
+    trace_file = build / "vm-results/trace_overhead/trace-overhead.json"
+    tracing = json.loads(trace_file.read_text()) if trace_file.exists() else None
+    seed = [{"operation": op, "config": cfg, "unoptimized_ms": a, "optimized_ms": b,
+             "unoptimized_vs_memcpy": a / 1000 / (SEED_BYTES / SEED_ASSUMED_MEMCPY_BYTES_PER_S),
+             "optimized_vs_memcpy": b / 1000 / (SEED_BYTES / SEED_ASSUMED_MEMCPY_BYTES_PER_S)}
+            for (op, cfg), (a, b) in SEED_TABLE.items()]
+
+    result = {
+        "memcpy": memcpy, "load_empty_seconds": load_empty, "seal": seal, "restore": restore,
+        "seal_growth_largest_over_smallest": {l: growth(seal, "seal_seconds", l) for l in ("contiguous", "fragmented")},
+        "ingest": ingest, "restore_tree": tree_rows, "peer": peer, "tracing_overhead": tracing, "seed": seed,
+        "seed_conversion": "seed ms / (100 GiB at an assumed 10 GiB/s memcpy = 10.0 s)",
+    }
+    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+
+    md = []
+    md.append(f"memcpy in the guest: {bw / MiB:.0f} MiB/s (the unit of every ratio below)\n")
+    md.append("| node | layout | extents | seal ÷ memcpy | restore ÷ memcpy | read ÷ memcpy |")
+    md.append("|---:|---|---:|---:|---:|---:|")
+    for s in seal:
+        r = next((x for x in restore if x["layout"] == s["layout"] and x["bytes"] == s["bytes"]), None)
+        md.append(f"| {s['bytes'] // MiB} MiB | {s['layout']} | {s['extents']} | {s['seal_vs_memcpy']:.4f} | "
+                  f"{r['restore_vs_memcpy']:.4f} | {r['read_vs_memcpy']:.2f} |" if r else "")
+    g = result["seal_growth_largest_over_smallest"]
+    md.append(f"\nseal(4 GiB) ÷ seal(16 MiB): contiguous {g['contiguous']:.1f}, fragmented {g['fragmented']:.1f}; "
+              f"restore = module load with the token minus an empty load ({load_empty * 1000:.0f} ms)\n")
+    md.append("| ingest | MiB/s | ÷ memcpy throughput |")
+    md.append("|---|---:|---:|")
+    for i in ingest:
+        md.append(f"| {i['how']} | {i['bytes_per_second'] / MiB:.0f} | {i['vs_memcpy_throughput']:.3f} |")
+    md.append("\n| restore a 512 MiB tree into tmpfs | seconds | ÷ cp -a |")
+    md.append("|---|---:|---:|")
+    for t in tree_rows:
+        md.append(f"| {t['how']} | {t['seconds']:.2f} | {t['vs_cp_a']:.2f} |")
+    if peer:
+        md.append("\n| after kexec, 512 MiB verified (md5) | kernel start → stage | load/mount + verify | total |")
+        md.append("|---|---:|---:|---:|")
+        for how, p in peer.items():
+            md.append(f"| {how} | {p['kernel_to_stage_seconds']:.2f} s | {p['seconds']:.2f} s | "
+                      f"{p['kernel_to_stage_seconds'] + p['seconds']:.2f} s |")
+    if tracing:
+        md.append(f"\ntracing overhead (pkram-trace on ÷ off): {json.dumps(tracing)}")
+    md.append("\n| the seed (100 GiB file) | unoptimized | ÷ memcpy | optimized (16 CPUs) | ÷ memcpy |")
+    md.append("|---|---:|---:|---:|---:|")
+    for s in seed:
+        md.append(f"| {s['operation']} {s['config']} | {s['unoptimized_ms']} ms | {s['unoptimized_vs_memcpy']:.4f} | "
+                  f"{s['optimized_ms']} ms | {s['optimized_vs_memcpy']:.4f} |")
+    md.append(f"\nseed conversion: {result['seed_conversion']}")
+    text = "\n".join(line for line in md if line is not None)
+    (out / "bench.md").write_text(text + "\n")
+    print(text)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for layout, style in (("contiguous", "o-"), ("fragmented", "s--")):
+        xs = [s["bytes"] / MiB for s in seal if s["layout"] == layout]
+        axes[0].plot(xs, [s["seal_vs_memcpy"] for s in seal if s["layout"] == layout], style, label=layout)
+        xs = [r["bytes"] / MiB for r in restore if r["layout"] == layout]
+        axes[1].plot(xs, [r["restore_vs_memcpy"] for r in restore if r["layout"] == layout], style, label=layout)
+    for ax, title in zip(axes, ("seal ÷ memcpy of the same bytes", "restore (load with token) ÷ memcpy")):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("node size (MiB)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "bench.svg")
+    print(f"\nwritten: {out / 'bench.json'}, {out / 'bench.md'}, {out / 'bench.svg'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+# The benchmark (not a test; tests/bench/run.sh runs it and writes the report).
+# Every probe prints one JSON line into bench.jsonl; the report turns them
+# into ratios to the memcpy bandwidth measured here, in the same guest run.
+# PKRAM-VM-MEM: 10G
+# PKRAM-VM-POOL: 4608M$0x100000000
+# PKRAM-VM-APPEND: memmap=1G!0x220000000
+# PKRAM-VM-TIMEOUT: 3000
+SIZES_MIB="16 64 256 1024 4096"
+PEER_MIB=512
+
+bench() { "$PKRAM_BUILD/tests/pkram_bench" "$@"; }
+rec() { tee -a "$PKRAM_RESULTS/bench.jsonl"; }
+now_ns() { date +%s%N; }
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }
+
+# Module load with the token: the restore path of a new kernel (validation
+# of every node) without a kexec per size.
+reload_seconds() {
+	local token t0 t1
+	token=$(cat /sys/kernel/pkram/handover)
+	rmmod pkram
+	t0=$(now_ns)
+	pk_load_module "handover=$token"
+	t1=$(now_ns)
+	seconds_between "$t0" "$t1"
+}
+
+stage_1() {
+	pk_load_module
+	: >"$PKRAM_RESULTS/bench.jsonl"
+	bench memcpy 256 | rec
+	# The fixed cost of a module load (empty pool), to read the others against.
+	echo "{\"probe\":\"load_empty\",\"seconds\":$(reload_seconds)}" | rec
+	local layout mib before after load
+	for layout in contiguous fragmented; do
+		for mib in $SIZES_MIB; do
+			bench fill n "$mib" "$layout" | rec
+			before=$(bench read n | jq .checksum)
+			load=$(reload_seconds)
+			bench read n >/tmp/read.json
+			after=$(jq .checksum /tmp/read.json)
+			pk_expect_eq "$layout $mib MiB: the same data after the reload" "$before" "$after"
+			jq -cM --arg layout "$layout" --argjson load "$load" \
+				'{probe: "restore", layout: $layout, bytes, load_seconds: $load, read_seconds: .seconds}' \
+				/tmp/read.json | rec
+			pk_cli free -y n >/dev/null
+		done
+	done
+
+	# Ingest: write(), mmap, and FUSE (dd into a pkramfs file).
+	bench ingest write 1024 | rec
+	bench ingest mmap 1024 | rec
+	pk_setup_pkramfs
+	mkdir -p /pkram
+	mount -t fuse.pkramfs none /pkram
+	mkdir /pkram/nodes/fuse-ingest
+	local t0 t1
+	t0=$(now_ns)
+	dd if=/dev/zero of=/pkram/nodes/fuse-ingest/data bs=1M count=1024 status=none
+	t1=$(now_ns)
+	echo "{\"probe\":\"ingest\",\"how\":\"fuse\",\"bytes\":$((1024 << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
+	rm /pkram/nodes/fuse-ingest/data
+	rmdir /pkram/nodes/fuse-ingest
+	umount /pkram
+
+	# Restore into tmpfs with 1, 2, 4 threads against cp -a of the same tree.
+	mkdir -p /tmp/tree/small /mnt/target
+	local i
+	for i in $(seq 1 64); do head -c 8M /dev/zero | tr '\0' "$((i % 10))" >"/tmp/tree/f$i"; done
+	for i in $(seq 1 1000); do echo "small $i" >"/tmp/tree/small/s$i"; done
+	pk_cli save --no-progress -j 4 /tmp/tree tree >/dev/null
+	mount -t tmpfs -o size=2G none /mnt/target
+	local j
+	for j in 1 2 4; do
+		rm -rf /mnt/target/r
+		t0=$(now_ns)
+		pk_cli restore --no-progress -j "$j" tree /mnt/target/r >/dev/null
+		t1=$(now_ns)
+		echo "{\"probe\":\"restore_tree\",\"how\":\"pkram-cli restore -j $j\",\"threads\":$j,\"bytes\":$((64 * 8 << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
+	done
+	diff -r /tmp/tree /mnt/target/r
+	rm -rf /mnt/target/r
+	t0=$(now_ns)
+	cp -a /tmp/tree /mnt/target/c
+	t1=$(now_ns)
+	echo "{\"probe\":\"restore_tree\",\"how\":\"cp -a\",\"threads\":1,\"bytes\":$((64 * 8 << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
+	umount /mnt/target
+	pk_cli free -y tree >/dev/null
+
+	# The peer: the same bytes in a pkram node and on emulated pmem
+	# (memmap=!) with ext4 -o dax, across the same kexec.
+	bench fill peer "$PEER_MIB" contiguous >/dev/null
+	modprobe nd_e820
+	modprobe nd_pmem
+	for _ in $(seq 50); do [[ -b /dev/pmem0 ]] && break; sleep 0.2; done
+	mkfs.ext4 -q -F /dev/pmem0
+	mkdir -p /mnt/pmem
+	mount -o dax /dev/pmem0 /mnt/pmem
+	pk_cli cat peer data >/mnt/pmem/data
+	umount /mnt/pmem
+	pk_cli cat peer data | md5sum >"$PKRAM_RESULTS/md5-peer"
+	pk_cli_kexec 2
+}
+
+stage_2() {
+	local start t0 t1 sum
+	start=$(cut -d' ' -f1 /proc/uptime)
+	t0=$(now_ns)
+	pk_load_module
+	sum=$(pk_cli cat peer data | md5sum)
+	t1=$(now_ns)
+	pk_expect_eq "pkram: the data is verified after kexec" "$(cat "$PKRAM_RESULTS/md5-peer")" "$sum"
+	echo "{\"probe\":\"peer\",\"how\":\"pkram\",\"bytes\":$((PEER_MIB << 20)),\"kernel_to_stage_seconds\":$start,\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
+	t0=$(now_ns)
+	modprobe nd_e820
+	modprobe nd_pmem
+	for _ in $(seq 50); do [[ -b /dev/pmem0 ]] && break; sleep 0.05; done
+	mkdir -p /mnt/pmem
+	mount -o dax /dev/pmem0 /mnt/pmem
+	sum=$(md5sum </mnt/pmem/data)
+	t1=$(now_ns)
+	pk_expect_eq "pmem+DAX: the data is verified after kexec" "$(cat "$PKRAM_RESULTS/md5-peer")" "$sum"
+	echo "{\"probe\":\"peer\",\"how\":\"pmem+dax\",\"bytes\":$((PEER_MIB << 20)),\"kernel_to_stage_seconds\":$start,\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
+	pk_pass
+}
