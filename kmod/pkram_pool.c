@@ -140,6 +140,7 @@ static void restore_nodes(struct pkram_pool *pool)
 {
 	const struct pkram_fmt_super *sb = (const void *)pool->fmt.base;
 	u64 start = ktime_get_ns();
+	u64 elapsed;
 	struct pkram_fmt_bitmap scratch;
 	struct pkram_fmt_error err;
 	u64 *heads;
@@ -186,11 +187,12 @@ static void restore_nodes(struct pkram_pool *pool)
 		}
 	}
 	pool->used_pages = pkram_fmt_count_set(&pool->map);
+	elapsed = ktime_get_ns() - start;
 	trace_pkram_restore(pool->restored_nodes, pool->rejected_nodes,
-			    pool->used_pages << PKRAM_FMT_PAGE_SHIFT,
-			    ktime_get_ns() - start);
-	pr_info("restored %u nodes, rejected %u (generation %llu)\n",
-		pool->restored_nodes, pool->rejected_nodes, pool->generation);
+			    pool->used_pages << PKRAM_FMT_PAGE_SHIFT, elapsed);
+	pr_info("restored %u nodes, rejected %u (generation %llu) in %llu us\n",
+		pool->restored_nodes, pool->rejected_nodes, pool->generation,
+		elapsed / NSEC_PER_USEC);
 out:
 	kvfree(scratch.words);
 	kfree(heads);

@@ -49,9 +49,11 @@ def main() -> int:
                          "meta_bytes": p["meta_bytes"], "seal_seconds": p["seal_seconds"],
                          "seal_vs_memcpy": ratio(p["seal_seconds"], p["bytes"])})
         elif p["probe"] == "restore":
-            net = max(p["load_seconds"] - load_empty, 0.0)
+            # The restore as the module times it (every node validated and
+            # in place): insmod's wall time is mostly process start under TCG.
+            k = p["kernel_restore_seconds"]
             restore.append({"layout": p["layout"], "bytes": p["bytes"], "load_seconds": p["load_seconds"],
-                            "load_minus_empty_seconds": net, "restore_vs_memcpy": ratio(net, p["bytes"]),
+                            "kernel_restore_seconds": k, "restore_vs_memcpy": ratio(k, p["bytes"]),
                             "read_seconds": p["read_seconds"],
                             "read_vs_memcpy": ratio(p["read_seconds"], p["bytes"])})
 
@@ -77,6 +79,8 @@ def main() -> int:
     result = {
         "memcpy": memcpy, "load_empty_seconds": load_empty, "seal": seal, "restore": restore,
         "seal_growth_largest_over_smallest": {l: growth(seal, "seal_seconds", l) for l in ("contiguous", "fragmented")},
+        "restore_growth_largest_over_smallest": {l: growth(restore, "kernel_restore_seconds", l)
+                                                 for l in ("contiguous", "fragmented")},
         "ingest": ingest, "restore_tree": tree_rows, "peer": peer, "tracing_overhead": tracing, "seed": seed,
         "seed_conversion": "seed ms / (100 GiB at an assumed 10 GiB/s memcpy = 10.0 s)",
     }
@@ -91,6 +95,7 @@ def main() -> int:
         md.append(f"| {s['bytes'] // MiB} MiB | {s['layout']} | {s['extents']} | {s['seal_vs_memcpy']:.4f} | "
                   f"{r['restore_vs_memcpy']:.4f} | {r['read_vs_memcpy']:.2f} |" if r else "")
     g = result["seal_growth_largest_over_smallest"]
+    rg = result["restore_growth_largest_over_smallest"]
     md.append(f"\nseal(4 GiB) ÷ seal(16 MiB): contiguous {g['contiguous']:.1f}, fragmented {g['fragmented']:.1f}; "
               f"restore = module load with the token minus an empty load ({load_empty * 1000:.0f} ms)\n")
     md.append("| ingest | MiB/s | ÷ memcpy throughput |")
@@ -102,7 +107,7 @@ def main() -> int:
     for t in tree_rows:
         md.append(f"| {t['how']} | {t['seconds']:.2f} | {t['vs_cp_a']:.2f} |")
     if peer:
-        md.append("\n| after kexec, 512 MiB verified (md5) | kernel start → stage | load/mount + verify | total |")
+        md.append("\n| after kexec, 512 MiB verified (md5) | kernel start → script | module load or mount + md5 | total |")
         md.append("|---|---:|---:|---:|")
         for how, p in peer.items():
             md.append(f"| {how} | {p['kernel_to_stage_seconds']:.2f} s | {p['seconds']:.2f} s | "
@@ -125,7 +130,7 @@ def main() -> int:
         axes[0].plot(xs, [s["seal_vs_memcpy"] for s in seal if s["layout"] == layout], style, label=layout)
         xs = [r["bytes"] / MiB for r in restore if r["layout"] == layout]
         axes[1].plot(xs, [r["restore_vs_memcpy"] for r in restore if r["layout"] == layout], style, label=layout)
-    for ax, title in zip(axes, ("seal ÷ memcpy of the same bytes", "restore (load with token) ÷ memcpy")):
+    for ax, title in zip(axes, ("seal ÷ memcpy of the same bytes", "restore at module load ÷ memcpy")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("node size (MiB)")

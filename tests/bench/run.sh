@@ -13,5 +13,6 @@ cmake --preset ci >/dev/null
 cmake --build --preset ci
 tests/vm/run-scenario.sh -b build bench
 tests/vm/run-scenario.sh -b build trace_overhead
-python3 tests/bench/report.py build build/bench
+# Debian's python, which has Debian's matplotlib.
+/usr/bin/python3 tests/bench/report.py build build/bench
 echo "measured on $(cat build/vm/kver) under QEMU/TCG, $(date -u +%Y-%m-%d)"

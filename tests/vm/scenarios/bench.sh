@@ -14,15 +14,25 @@ now_ns() { date +%s%N; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }
 
 # Module load with the token: the restore path of a new kernel (validation
-# of every node) without a kexec per size.
-reload_seconds() {
+# of every node) without a kexec per size. Sets LOAD_WALL (insmod, seconds)
+# and LOAD_KERNEL (the restore as the module measured it, seconds).
+reload() {
 	local token t0 t1
 	token=$(cat /sys/kernel/pkram/handover)
 	rmmod pkram
 	t0=$(now_ns)
 	pk_load_module "handover=$token"
 	t1=$(now_ns)
-	seconds_between "$t0" "$t1"
+	LOAD_WALL=$(seconds_between "$t0" "$t1")
+	LOAD_KERNEL=$(dmesg | sed -n 's/.*pkram: restored .* in \([0-9]*\) us$/\1/p' | tail -1 |
+		awk '{ printf "%.6f", $1 / 1e6 }')
+}
+
+# Seconds since this kernel started: a printk timestamp (the clock behind
+# /proc/uptime keeps running across kexec).
+kernel_seconds() {
+	echo "pkram-bench: mark $1" >/dev/kmsg
+	dmesg | sed -n "s/^\[ *\([0-9.]*\)\] pkram-bench: mark $1\$/\1/p" | tail -1
 }
 
 stage_1() {
@@ -30,18 +40,19 @@ stage_1() {
 	: >"$PKRAM_RESULTS/bench.jsonl"
 	bench memcpy 256 | rec
 	# The fixed cost of a module load (empty pool), to read the others against.
-	echo "{\"probe\":\"load_empty\",\"seconds\":$(reload_seconds)}" | rec
-	local layout mib before after load
+	reload
+	echo "{\"probe\":\"load_empty\",\"seconds\":$LOAD_WALL}" | rec
+	local layout mib before after
 	for layout in contiguous fragmented; do
 		for mib in $SIZES_MIB; do
 			bench fill n "$mib" "$layout" | rec
 			before=$(bench read n | jq .checksum)
-			load=$(reload_seconds)
+			reload
 			bench read n >/tmp/read.json
 			after=$(jq .checksum /tmp/read.json)
 			pk_expect_eq "$layout $mib MiB: the same data after the reload" "$before" "$after"
-			jq -cM --arg layout "$layout" --argjson load "$load" \
-				'{probe: "restore", layout: $layout, bytes, load_seconds: $load, read_seconds: .seconds}' \
+			jq -cM --arg layout "$layout" --argjson wall "$LOAD_WALL" --argjson kernel "$LOAD_KERNEL" \
+				'{probe: "restore", layout: $layout, bytes, load_seconds: $wall, kernel_restore_seconds: $kernel, read_seconds: .seconds}' \
 				/tmp/read.json | rec
 			pk_cli free -y n >/dev/null
 		done
@@ -104,7 +115,7 @@ stage_1() {
 
 stage_2() {
 	local start t0 t1 sum
-	start=$(cut -d' ' -f1 /proc/uptime)
+	start=$(kernel_seconds stage2)
 	t0=$(now_ns)
 	pk_load_module
 	sum=$(pk_cli cat peer data | md5sum)
