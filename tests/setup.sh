@@ -15,7 +15,7 @@ packages=(
 	dwarves bpftool kmod libbpf-dev libelf-dev zlib1g-dev clang llvm libclang-rt-14-dev
 	jq attr python3 systemtap-sdt-dev prometheus libfuse3-dev fuse3 libcli11-dev libgtest-dev
 	libgmock-dev nlohmann-json3-dev libboost-dev chromium
-	dkms udev e2fsprogs trinity groff-base man-db openssl
+	dkms udev systemd e2fsprogs trinity groff-base man-db openssl
 )
 
 missing=()

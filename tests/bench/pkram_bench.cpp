@@ -122,41 +122,53 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 	return 0;
 }
 
-int bench_ingest(const std::string &how, size_t mib)
+// Seconds to put mib MiB into a new object of node through write() or mmap.
+pkram::Result<double> timed_ingest(pkram::Node &node, const std::string &how, size_t mib)
 {
-	auto dev = pkram::Device::open();
-	if (!dev)
-		return fail(dev.error());
-	std::string name = "ingest-" + how;
-	auto node = dev->create_node(name);
-	if (!node)
-		return fail(node.error());
-	auto obj = node->open_object("data", {.create = true});
+	auto obj = node.open_object("data", {.create = true});
 	if (!obj)
-		return fail(obj.error());
+		return obj.error();
 	std::vector<char> chunk(MiB);
 	fill_pattern(chunk.data(), chunk.size(), 7);
 	auto t0 = Clock::now();
 	if (how == "write") {
 		for (size_t off = 0; off < mib * MiB; off += MiB)
 			if (auto s = obj->pwrite_all(chunk.data(), MiB, off); !s)
-				return fail(s.error());
+				return s.error();
 	} else {
 		if (auto s = obj->truncate(mib * MiB); !s)
-			return fail(s.error());
+			return s.error();
 		void *p = mmap(nullptr, mib * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, obj->fd(), 0);
 		if (p == MAP_FAILED)
-			return fail(pkram::errno_error("mmap"));
+			return pkram::errno_error("mmap");
 		for (size_t off = 0; off < mib * MiB; off += MiB)
 			std::memcpy(static_cast<char *>(p) + off, chunk.data(), MiB);
 		munmap(p, mib * MiB);
 	}
-	double s = seconds_since(t0);
-	std::printf("%s\n", nlohmann::json{{"probe", "ingest"}, {"how", how}, {"bytes", mib * MiB}, {"seconds", s}}
-				    .dump()
-				    .c_str());
-	obj = pkram::Object(pkram::UniqueFd());
-	(void)dev->free_node(name);
+	return seconds_since(t0);
+}
+
+int bench_ingest(const std::string &how, size_t mib)
+{
+	auto dev = pkram::Device::open();
+	if (!dev)
+		return fail(dev.error());
+	std::string name = "ingest-" + how;
+	pkram::Result<double> seconds = 0.0;
+	{
+		auto node = dev->create_node(name);
+		if (!node)
+			return fail(node.error());
+		seconds = timed_ingest(*node, how, mib);
+	} // the node's fds are closed here, so it can be freed
+	if (auto s = dev->free_node(name); !s)
+		return fail(s.error());
+	if (!seconds)
+		return fail(seconds.error());
+	std::printf("%s\n",
+		    nlohmann::json{{"probe", "ingest"}, {"how", how}, {"bytes", mib * MiB}, {"seconds", *seconds}}
+			    .dump()
+			    .c_str());
 	return 0;
 }
 

@@ -73,10 +73,7 @@ one_iteration() {
 			iteration_failed "$i" "node $n was not the target ($desc) but is lost"
 		fi
 	done
-	local status
-	status=$(pk_cli status --json)
-	[[ $(jq '4096 + ([.nodes[] | .data_bytes + .meta_bytes] | add)' <<<"$status") == "$(jq .pool.used_bytes <<<"$status")" ]] ||
-		iteration_failed "$i" "pool accounting is off after $desc"
+	pk_accounting_is_exact || iteration_failed "$i" "pool accounting is off after $desc"
 	for n in $restored; do
 		pk_cli free -y "$n" >/dev/null
 	done
