@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "pkram_compat.h"
 #include "pkram_internal.h"
 
 struct pkram_obj_file {
@@ -205,8 +206,8 @@ static int obj_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (!(vma->vm_flags & VM_WRITE))
-		vma->vm_flags &= ~VM_MAYWRITE;	/* cannot become writable later */
-	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+		vm_flags_clear(vma, VM_MAYWRITE);	/* cannot become writable later */
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &pkram_vm_ops;
 	/* Under the node's state lock, so a seal sees every writable mapping. */
 	down_read(&node->rwsem);

@@ -11,6 +11,8 @@
 
 #include <linux/tracepoint.h>
 
+#include "pkram_compat.h"
+
 DECLARE_EVENT_CLASS(pkram_node_op,
 	TP_PROTO(const char *node, u64 bytes, u64 duration_ns, int ret),
 	TP_ARGS(node, bytes, duration_ns, ret),
@@ -21,7 +23,7 @@ DECLARE_EVENT_CLASS(pkram_node_op,
 		__field(int, ret)
 	),
 	TP_fast_assign(
-		__assign_str(node, node);
+		pkram_assign_str(node, node);
 		__entry->bytes = bytes;
 		__entry->duration_ns = duration_ns;
 		__entry->ret = ret;

@@ -15,4 +15,4 @@ tests/vm/run-scenario.sh -b build bench
 tests/vm/run-scenario.sh -b build trace_overhead
 # Debian's python, which has Debian's matplotlib.
 /usr/bin/python3 tests/bench/report.py build build/bench
-echo "measured on $(cat build/vm/kver) under QEMU/TCG, $(date -u +%Y-%m-%d)"
+echo "measured on $(cat build/vm/default/kver) under QEMU/TCG, $(date -u +%Y-%m-%d)"

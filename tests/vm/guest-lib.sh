@@ -65,7 +65,7 @@ pk_cmdline_params() {
 pk_load_module() {
 	modprobe libcrc32c
 	# shellcheck disable=SC2046
-	insmod "$PKRAM_BUILD/kmod/pkram.ko" $(pk_cmdline_params) "$@"
+	insmod "$PKRAM_KO" $(pk_cmdline_params) "$@"
 }
 
 pk_cli() { "$PKRAM_BUILD/cli/pkram-cli" "$@"; }
@@ -84,7 +84,7 @@ pk_kexec() {
 	local append
 	append=$(pk_next_cmdline "$@")
 	pk_log "kexec into stage $1"
-	kexec -s -l "$PKRAM_BUILD/vm/vmlinuz" --initrd="$PKRAM_BUILD/vm/initramfs.cpio.gz" --append="$append"
+	kexec -s -l "$PKRAM_VM/vmlinuz" --initrd="$PKRAM_VM/initramfs.cpio.gz" --append="$append"
 	sync
 	kexec -e
 	pk_fail "kexec -e returned"
@@ -97,7 +97,7 @@ pk_cli_kexec() {
 	local stage=$1
 	shift
 	pk_log "kexec into stage $stage"
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --initrd "$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+	pk_cli kexec --kernel "$PKRAM_VM/vmlinuz" --initrd "$PKRAM_VM/initramfs.cpio.gz" \
 		--reuse-cmdline --append "pkramtest.stage=$stage" "$@" --exec
 	pk_fail "kexec returned"
 }

@@ -10,7 +10,9 @@ export HOME=/root TERM=dumb
 # Host paths, seen through the guest's unshadowed view of the host root.
 PKRAM_REPO=/run/pkram-host$PKRAM_REPO
 PKRAM_BUILD=/run/pkram-host$PKRAM_BUILD
-export PKRAM_REPO PKRAM_BUILD PKRAM_SCENARIO
+PKRAM_VM=/run/pkram-host$PKRAM_VM	# the booted kernel's vmlinuz, initramfs, modules
+PKRAM_KO=/run/pkram-host$PKRAM_KO	# pkram.ko built for it
+export PKRAM_REPO PKRAM_BUILD PKRAM_SCENARIO PKRAM_VM PKRAM_KO
 PKRAM_RESULTS=/run/pkram-vm
 export PKRAM_RESULTS
 stage=$(sed -n 's/.*pkramtest\.stage=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -25,10 +27,12 @@ if [[ $$ == 1 ]]; then
 	# their changes kept where the root's are.
 	modrw=/run/pkram-rw/modules-$kver
 	mkdir -p "/lib/modules/$kver" "$modrw/upper" "$modrw/work"
-	mount -t overlay -o "lowerdir=$PKRAM_BUILD/vm/kernel/lib/modules/$kver,upperdir=$modrw/upper,workdir=$modrw/work" \
+	mount -t overlay -o "lowerdir=$PKRAM_VM/kernel/lib/modules/$kver,upperdir=$modrw/upper,workdir=$modrw/work" \
 		pkram-modules "/lib/modules/$kver"
-	[[ -e /lib/modules/$kver/build || ! -d /usr/src/linux-headers-$kver ]] ||
-		ln -s "/usr/src/linux-headers-$kver" "/lib/modules/$kver/build"
+	# Its headers (DKMS builds against them): installed, or unpacked by setup.sh.
+	headers=/usr/src/linux-headers-$kver
+	[[ -d $headers ]] || headers=$PKRAM_BUILD/kernels/$kver/root/usr/src/linux-headers-$kver
+	[[ -e /lib/modules/$kver/build || ! -d $headers ]] || ln -s "$headers" "/lib/modules/$kver/build"
 	mount -t debugfs none /sys/kernel/debug 2>/dev/null
 	mount -t tracefs none /sys/kernel/tracing 2>/dev/null
 	mount -t bpf none /sys/fs/bpf 2>/dev/null

@@ -4,7 +4,10 @@
 # Passes only when the guest printed "PKRAM-VM: PASS" and the kernel printed no
 # warning, BUG, oops or panic. Results land in $BUILD/vm-results/NAME/.
 #
-# usage: run-scenario.sh [-b BUILD] [-t TIMEOUT_S] [-m MEM] [-p POOL] [-v] NAME
+# usage: run-scenario.sh [-b BUILD] [-k KERNEL] [-t TIMEOUT_S] [-m MEM] [-p POOL] [-v] NAME
+#   KERNEL is a kernel tests/setup.sh prepared: default, 6.1, 6.12 or a release
+#   (default: $PKRAM_KERNEL, else default); results of a kernel other than the
+#   default land in $BUILD/vm-results/RELEASE/NAME/.
 #   POOL is SIZE$ADDR as for memmap= (default 256M$0x30000000); -v shows the console.
 set -euo pipefail
 
@@ -18,9 +21,11 @@ timeout_set=0
 mem_set=0
 verbose=0
 extra_append=''
-while getopts 'b:t:m:p:a:v' opt; do
+kernel=${PKRAM_KERNEL:-default}
+while getopts 'b:k:t:m:p:a:v' opt; do
 	case $opt in
 	b) build=$(cd "$OPTARG" && pwd) ;;
+	k) kernel=$OPTARG ;;
 	t) timeout_s=$OPTARG timeout_set=1 ;;
 	m) mem=$OPTARG mem_set=1 ;;
 	p) pool=$OPTARG pool_set=1 ;;
@@ -30,7 +35,7 @@ while getopts 'b:t:m:p:a:v' opt; do
 	esac
 done
 shift $((OPTIND - 1))
-[[ $# -eq 1 ]] || { echo "usage: $0 [-b BUILD] [-t S] [-m MEM] [-p POOL] [-v] NAME" >&2; exit 2; }
+[[ $# -eq 1 ]] || { echo "usage: $0 [-b BUILD] [-k KERNEL] [-t S] [-m MEM] [-p POOL] [-v] NAME" >&2; exit 2; }
 scenario=$1
 [[ -f $repo/tests/vm/scenarios/$scenario.sh ]] || { echo "run-scenario: no scenario '$scenario'" >&2; exit 2; }
 # A scenario may set, each on a line of its own:
@@ -58,25 +63,32 @@ smp=$(header SMP)
 smp=${smp:-2}
 [[ -n $(header TIMEOUT) && $timeout_set == 0 ]] && timeout_s=$(header TIMEOUT)
 [[ -n $(header MEM) && $mem_set == 0 ]] && mem=$(header MEM)
-root_disk=()
-if [[ $(header ROOT) == disk ]]; then
-	extra_append="$extra_append pkramtest.root=disk"
-	root_disk=(-drive "file=$build/vm-results/$scenario/root.img,if=virtio,format=raw,cache=unsafe")
-fi
 [[ $(header INIT) == systemd ]] && extra_append="$extra_append pkramtest.init=systemd"
-vm=$build/vm
+vm=$build/vm/$kernel
+[[ -f $vm/kver ]] || { echo "run-scenario: kernel '$kernel' is not prepared in $build/vm: run tests/setup.sh $kernel" >&2; exit 1; }
+kver=$(cat "$vm/kver")
+vm=$build/vm/$kver
 for f in vmlinux vmlinuz initramfs.cpio.gz; do
 	[[ -f $vm/$f ]] || { echo "run-scenario: $vm/$f is missing: run tests/setup.sh" >&2; exit 1; }
 done
-[[ -f $build/kmod/pkram.ko ]] || { echo "run-scenario: $build/kmod/pkram.ko is missing: build first" >&2; exit 1; }
+ko=$build/kmod/$kver/pkram.ko
+[[ -f $ko ]] || { echo "run-scenario: $ko is missing: build first" >&2; exit 1; }
 
 results=$build/vm-results/$scenario
+[[ $kver == "$(cat "$build/vm/default/kver")" ]] || results=$build/vm-results/$kver/$scenario
 rm -rf "$results"
 mkdir -p "$results"
+root_disk=()
+if [[ $(header ROOT) == disk ]]; then
+	extra_append="$extra_append pkramtest.root=disk"
+	root_disk=(-drive "file=$results/root.img,if=virtio,format=raw,cache=unsafe")
+fi
 cat >"$results/job" <<JOB
 PKRAM_REPO=$repo
 PKRAM_BUILD=$build
 PKRAM_SCENARIO=$scenario
+PKRAM_VM=$vm
+PKRAM_KO=$ko
 JOB
 log=$results/serial.log
 if ((${#root_disk[@]})); then
@@ -127,14 +139,14 @@ elif grep -q '^PKRAM-VM: FAIL' "$log"; then
 elif ! grep -q '^PKRAM-VM: PASS' "$log"; then
 	verdict=FAIL why="the guest never reported PASS (qemu exit $rc)"
 fi
-printf '{"scenario":"%s","verdict":"%s","seconds":%.1f,"kexecs":%d}\n' \
-	"$scenario" "$verdict" "$elapsed" "$(grep -c '^PKRAM-VM: kexec into' "$log" || true)" >"$results/summary.json"
+printf '{"scenario":"%s","kernel":"%s","verdict":"%s","seconds":%.1f,"kexecs":%d}\n' \
+	"$scenario" "$kver" "$verdict" "$elapsed" "$(grep -c '^PKRAM-VM: kexec into' "$log" || true)" >"$results/summary.json"
 if [[ $verdict == PASS ]]; then
 	grep '^PKRAM-VM: ' "$log" | grep -v '^PKRAM-VM: PASS' || true
-	echo "run-scenario: $scenario PASS in ${elapsed}s"
+	echo "run-scenario: $scenario PASS on $kver in ${elapsed}s"
 	exit 0
 fi
 echo "---- last 60 lines of $log ----"
 tail -n 60 "$log"
-echo "run-scenario: $scenario FAIL: $why"
+echo "run-scenario: $scenario FAIL on $kver: $why"
 exit 1

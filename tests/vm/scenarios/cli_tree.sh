@@ -67,7 +67,7 @@ stage_1() {
 	plan=$(pk_cli setup --size 128M --json)
 	pk_check "setup proposes a range" grep -q 'memmap=128M\$0x' <<<"$(jq -r .kernel_args <<<"$plan")"
 	pk_expect_fail "setup explains when nothing fits" "more than half" pk_cli setup --size 1536M
-	pk_cli kexec --kernel "$PKRAM_BUILD/vm/vmlinuz" --dry-run --reuse-cmdline | grep -q -- "-s' '-l'" ||
+	pk_cli kexec --kernel "$PKRAM_VM/vmlinuz" --dry-run --reuse-cmdline | grep -q -- "-s' '-l'" ||
 		pk_fail "kexec --dry-run shows kexec -s -l"
 	pk_cli_kexec 2
 }

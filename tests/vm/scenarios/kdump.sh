@@ -6,7 +6,7 @@ stage_1() {
 	pk_load_module
 	mkdir -p /tmp/k && echo crash >/tmp/k/f
 	pk_cli save /tmp/k beforecrash
-	kexec -s -p "$PKRAM_BUILD/vm/vmlinuz" --initrd="$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+	kexec -s -p "$PKRAM_VM/vmlinuz" --initrd="$PKRAM_VM/initramfs.cpio.gz" \
 		--append="$(pk_next_cmdline 2 "pkram.handover=$(cat /sys/kernel/pkram/handover)") irqpoll nr_cpus=1 reset_devices"
 	pk_log "crashing into the kdump kernel"
 	sync

@@ -19,7 +19,7 @@ stage_1() {
 	pk_cli save --checksum /tmp/placed placed
 	pk_expect_eq "the guarded kexec_load keeps segments below the pool" \
 		"--mem-max=0x7bbfffff" \
-		"$(pk_cli kexec --syscall load --kernel "$PKRAM_BUILD/vm/vmlinuz" --dry-run | grep -o -- "--mem-max=[0-9a-fx]*")"
+		"$(pk_cli kexec --syscall load --kernel "$PKRAM_VM/vmlinuz" --dry-run | grep -o -- "--mem-max=[0-9a-fx]*")"
 	pk_cli_kexec 2 --syscall load
 }
 
@@ -50,7 +50,7 @@ pk_kexec_unguarded() {
 	local append
 	append=$(pk_next_cmdline "$1" "pkram.handover=$(cat /sys/kernel/pkram/handover)")
 	pk_log "kexec into stage $1"
-	kexec -l "$PKRAM_BUILD/vm/vmlinuz" --initrd="$PKRAM_BUILD/vm/initramfs.cpio.gz" --append="$append"
+	kexec -l "$PKRAM_VM/vmlinuz" --initrd="$PKRAM_VM/initramfs.cpio.gz" --append="$append"
 	sync
 	kexec -e
 	pk_fail "kexec -e returned"

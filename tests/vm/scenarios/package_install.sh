@@ -16,8 +16,8 @@ boot_1() {
 	# What an administrator puts in /etc/default/pkram (here the VM's kernel,
 	# and the next stage for the harness).
 	cat >/etc/default/pkram <<CONF
-PKRAM_KEXEC_KERNEL=$PKRAM_BUILD/vm/vmlinuz
-PKRAM_KEXEC_INITRD=$PKRAM_BUILD/vm/initramfs.cpio.gz
+PKRAM_KEXEC_KERNEL=$PKRAM_VM/vmlinuz
+PKRAM_KEXEC_INITRD=$PKRAM_VM/initramfs.cpio.gz
 PKRAM_KEXEC_OPTIONS="--reuse-cmdline --append pkramtest.stage=2"
 CONF
 }

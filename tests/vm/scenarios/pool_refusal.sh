@@ -4,7 +4,7 @@ try_load() { # expected-dmesg-pattern insmod-args...
 	local pattern=$1
 	shift
 	dmesg -C
-	if insmod "$PKRAM_BUILD/kmod/pkram.ko" "$@" 2>/dev/null; then
+	if insmod "$PKRAM_KO" "$@" 2>/dev/null; then
 		pk_fail "insmod $* succeeded"
 	fi
 	pk_check "insmod $* is refused: $pattern" grep -Eq "$pattern" <(dmesg)

@@ -20,7 +20,7 @@ stage_1() {
 	echo "not sealed" | pk_cli put scratch note
 	pk_cli status
 	# 4) load the next kernel with the handover token, the way the seed does
-	kexec -s -l "$PKRAM_BUILD/vm/vmlinuz" --initrd="$PKRAM_BUILD/vm/initramfs.cpio.gz" \
+	kexec -s -l "$PKRAM_VM/vmlinuz" --initrd="$PKRAM_VM/initramfs.cpio.gz" \
 		--append="$(sed -e 's/pkram\.handover=[^ ]*//g' -e 's/pkramtest\.stage=[^ ]*//g' /proc/cmdline) pkramtest.stage=2 pkram.handover=$(cat /sys/kernel/pkram/handover)"
 	pk_log "kexec into stage 2"
 	# 5) boot the new kernel
