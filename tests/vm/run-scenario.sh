@@ -49,6 +49,9 @@ scenario=$1
 #                                    across kexecs (default: RAM, fresh each boot)
 #   # PKRAM-VM-INIT: systemd         each boot ends in systemd as PID 1 (boot_N
 #                                    runs before it, stage_N in a unit)
+#   # PKRAM-VM-CORE: yes             CI runs it on every kernel (else on the
+#                                    default one; run-all.sh --all-kernels: all)
+#   # PKRAM-VM-SUITE: no             not a ctest test (run by its own command)
 #   # PKRAM-VM-CRASH-UNTIL: MARKER   a deliberate crash happens before the
 #                                    console line MARKER; only after it do
 #                                    panics and warnings fail the run

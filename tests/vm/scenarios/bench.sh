@@ -1,6 +1,7 @@
 # The benchmark (not a test; tests/bench/run.sh runs it and writes the report).
 # Every probe prints one JSON line into bench.jsonl; the report turns them
 # into ratios to the memcpy bandwidth measured here, in the same guest run.
+# PKRAM-VM-SUITE: no (tests/bench/run.sh runs it)
 # PKRAM-VM-MEM: 10G
 # PKRAM-VM-POOL: 4608M$0x100000000
 # PKRAM-VM-APPEND: memmap=1G!0x220000000

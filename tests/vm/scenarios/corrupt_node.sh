@@ -3,6 +3,7 @@
 # the damaged node's pages go back to the pool. Damaged *data* is not checked
 # at restore (that stays O(metadata)); verify finds it when the node was
 # sealed with checksums.
+# PKRAM-VM-CORE: yes
 POOL_BASE=$((0x30000000))
 
 sb_u64() { # field offset in the superblock

@@ -1,5 +1,6 @@
 # The README's demo: the seed's walk-through through pkramfs, a real kexec,
 # `ls /pkram/nodes`, and the latency dashboard of the save and restore.
+# PKRAM-VM-SUITE: no (tests/demo.sh runs it)
 say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
 
 start_tracing() {

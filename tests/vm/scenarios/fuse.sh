@@ -2,6 +2,7 @@
 # through mount -t fuse.pkramfs -o pkram=NAME, the all-nodes tree
 # (ls /pkram/nodes), system-call coverage on a writable node, and a daemon
 # killed mid-write losing nothing that was written.
+# PKRAM-VM-CORE: yes
 setup_fuse() {
 	pk_setup_pkramfs
 	mkdir -p /pkram /mnt

@@ -1,6 +1,7 @@
 # The handover token decides: with it sealed nodes come back (and hand over
 # again on the next kexec), without it the pool is stale and nothing is
 # restored. pkram-cli kexec carries the token; free returns every page.
+# PKRAM-VM-CORE: yes
 stage_1() {
 	pk_load_module
 	pk_expect_eq "a fresh pool is not reported stale" "false" \

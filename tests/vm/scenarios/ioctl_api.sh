@@ -1,5 +1,6 @@
 # The GoogleTest suite for the ioctl ABI, run in the guest against the real
 # module, with the pkram:* tracepoints recording.
+# PKRAM-VM-CORE: yes
 stage_1() {
 	pk_load_module
 	local tracing=/sys/kernel/tracing

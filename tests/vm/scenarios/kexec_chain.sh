@@ -3,6 +3,7 @@
 # earlier node byte for byte against its copy on the host, plus exact pool
 # accounting. Hops alternate between pkram-cli kexec and kexec -s.
 # PKRAM-VM-TIMEOUT: 900
+# PKRAM-VM-CORE: yes
 HOPS=10
 
 chain_hop() {

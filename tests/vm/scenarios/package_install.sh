@@ -9,6 +9,7 @@
 # PKRAM-VM-INIT: systemd
 # PKRAM-VM-ROOT: disk
 # PKRAM-VM-TIMEOUT: 900
+# PKRAM-VM-CORE: yes
 SEED_DIR=/mnt
 
 boot_1() {

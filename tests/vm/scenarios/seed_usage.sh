@@ -1,6 +1,7 @@
 # The seed's usage steps 1-7, with pkram's closest equivalents, across a real
 # kexec: a 64 MiB file from /dev/urandom keeps its md5. An unsealed node is
 # not handed over.
+# PKRAM-VM-CORE: yes
 SEED_DIR=/mnt
 
 stage_1() {

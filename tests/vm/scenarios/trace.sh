@@ -8,6 +8,7 @@
 # on (the first spins in its "pending" path, untraced), and with two TCG
 # vCPUs the LRU and i_pages spinlocks never get a third waiter, so those two
 # classes read 0 in this VM; the counts are logged, not asserted.
+# PKRAM-VM-CORE: yes
 trace_start() { # OUTPUT
 	"$PKRAM_BUILD/bpf/pkram-trace" -u >"$1" 2>&1 &
 	TRACE_PID=$!
