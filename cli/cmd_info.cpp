@@ -40,17 +40,20 @@ int run_info(const Context &ctx, const NodeArgs &args)
 			j["objects"].push_back({{"name", o.name},
 						{"page_size", o.page_size},
 						{"byte_size", o.byte_size},
-						{"data_bytes", o.data_bytes}});
+						{"data_bytes", o.data_bytes},
+						{"nr_extents", o.nr_extents},
+						{"nr_huge", o.nr_huge}});
 		std::cout << j.dump(2) << "\n";
 		return Exit::ok;
 	}
 	std::printf("node %s: %s, %u objects, %s data, %s metadata\n", info->name.c_str(),
 		    std::string(to_string(info->state)).c_str(), info->nr_objects,
 		    human_bytes(info->data_bytes).c_str(), human_bytes(info->meta_bytes).c_str());
-	std::printf("%14s %10s  %s\n", "SIZE", "BYTES", "OBJECT");
+	std::printf("%14s %10s %8s %8s  %s\n", "SIZE", "BYTES", "EXTENTS", "2MIB", "OBJECT");
 	for (const auto &o : *objects)
-		std::printf("%14llu %10llu  %s\n", static_cast<unsigned long long>(o.page_size),
-			    static_cast<unsigned long long>(o.byte_size), o.name.c_str());
+		std::printf("%14llu %10llu %8u %8u  %s\n", static_cast<unsigned long long>(o.page_size),
+			    static_cast<unsigned long long>(o.byte_size), o.nr_extents, o.nr_huge,
+			    o.name.c_str());
 	return Exit::ok;
 }
 

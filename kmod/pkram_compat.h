@@ -7,18 +7,23 @@
 #ifndef PKRAM_COMPAT_H
 #define PKRAM_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/version.h>
 
+/* The one place the kernel version is read. */
+#define PKRAM_KERNEL_SINCE(major, minor) \
+	(KERNEL_VERSION(major, minor, 0) <= LINUX_VERSION_CODE)
+
 /* 6.10: __assign_str() takes the field only; the source comes from __string(). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#if PKRAM_KERNEL_SINCE(6, 10)
 #define pkram_assign_str(field, src)	__assign_str(field)
 #else
 #define pkram_assign_str(field, src)	__assign_str(field, src)
 #endif
 
 /* 6.3: vma->vm_flags is read-only; changes go through vm_flags_set/clear. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+#if !PKRAM_KERNEL_SINCE(6, 3)
 static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
@@ -28,6 +33,17 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;
 }
+#endif
+
+/*
+ * 6.5: generic_file_splice_read() is gone; copy_splice_read() reads through
+ * ->read_iter into pipe pages, as the old helper did for files without a
+ * page cache.
+ */
+#if PKRAM_KERNEL_SINCE(6, 5)
+#define pkram_splice_read	copy_splice_read
+#else
+#define pkram_splice_read	generic_file_splice_read
 #endif
 
 #endif /* PKRAM_COMPAT_H */

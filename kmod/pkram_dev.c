@@ -8,6 +8,7 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
+#include <linux/ktime.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -17,6 +18,7 @@
 
 #include "pkram_compat.h"
 #include "pkram_internal.h"
+#include "pkram_trace.h"
 
 struct pkram_obj_file {
 	struct pkram_object *obj;
@@ -125,27 +127,37 @@ err_put_fd:
 
 /* ---- object fds ------------------------------------------------------- */
 
-static ssize_t obj_read(struct file *file, char __user *buf, size_t len,
-			loff_t *ppos)
+static ssize_t obj_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	struct pkram_obj_file *of = file->private_data;
-	ssize_t ret = pkram_object_read(pkram_pool, of->obj, of->stream, buf,
-					len, *ppos);
+	struct pkram_obj_file *of = iocb->ki_filp->private_data;
+	u64 start = ktime_get_ns();
+	ssize_t ret = pkram_object_read_iter(pkram_pool, of->obj, of->stream,
+					     to, iocb->ki_pos);
 
 	if (ret > 0)
-		*ppos += ret;
+		iocb->ki_pos += ret;
+	trace_pkram_obj_read(of->obj->node->name, ret > 0 ? ret : 0,
+			     ktime_get_ns() - start, ret < 0 ? ret : 0);
 	return ret;
 }
 
-static ssize_t obj_write(struct file *file, const char __user *buf,
-			 size_t len, loff_t *ppos)
+static ssize_t obj_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	struct pkram_obj_file *of = file->private_data;
-	ssize_t ret = pkram_object_write(pkram_pool, of->obj, of->stream, buf,
-					 len, *ppos);
+	struct pkram_obj_file *of = iocb->ki_filp->private_data;
+	u64 start = ktime_get_ns();
+	ssize_t ret;
 
+	if (iocb->ki_flags & IOCB_APPEND) {
+		down_read(&of->obj->lock);
+		iocb->ki_pos = of->obj->stream[of->stream].size;
+		up_read(&of->obj->lock);
+	}
+	ret = pkram_object_write_iter(pkram_pool, of->obj, of->stream, from,
+				      iocb->ki_pos);
 	if (ret > 0)
-		*ppos += ret;
+		iocb->ki_pos += ret;
+	trace_pkram_obj_write(of->obj->node->name, ret > 0 ? ret : 0,
+			      ktime_get_ns() - start, ret < 0 ? ret : 0);
 	return ret;
 }
 
@@ -153,8 +165,12 @@ static loff_t obj_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct pkram_obj_file *of = file->private_data;
 	struct pkram_object *obj = of->obj;
-	loff_t size;
+	loff_t size, pos;
 
+	if (whence == SEEK_DATA || whence == SEEK_HOLE) {
+		pos = pkram_object_seek_data(obj, of->stream, offset, whence);
+		return pos < 0 ? pos : vfs_setpos(file, pos, PKRAM_OBJ_MAX_SIZE);
+	}
 	down_read(&obj->lock);
 	size = obj->stream[of->stream].size;
 	up_read(&obj->lock);
@@ -235,8 +251,10 @@ static long obj_ioctl(struct file *file, unsigned int cmd, unsigned long uarg);
 
 static const struct file_operations pkram_obj_fops = {
 	.owner = THIS_MODULE,
-	.read = obj_read,
-	.write = obj_write,
+	.read_iter = obj_read_iter,
+	.write_iter = obj_write_iter,
+	.splice_read = pkram_splice_read,
+	.splice_write = iter_file_splice_write,
 	.llseek = obj_llseek,
 	.mmap = obj_mmap,
 	.release = obj_release,

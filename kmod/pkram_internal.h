@@ -4,7 +4,8 @@
  *
  * Lock order: pkram_pool.lock (node list, superblock) -> pkram_node.rwsem
  * (state) -> pkram_node.objects_lock (object index) -> pkram_object.lock
- * (streams) -> pkram_pool.alloc_lock (free-space map, a spinlock).
+ * (streams) -> pkram_pool.alloc_lock (free-space map, a spinlock). A seal
+ * holds only its node's rwsem while it works, then pool.lock to commit.
  */
 #ifndef PKRAM_INTERNAL_H
 #define PKRAM_INTERNAL_H
@@ -12,11 +13,13 @@
 #include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/maple_tree.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uio.h>
 #include <linux/xarray.h>
 
 #include "format/pkram_format.h"
@@ -32,10 +35,11 @@ struct pkram_pool {
 	struct list_head nodes;
 	u32 nr_nodes;
 
-	spinlock_t alloc_lock;		/* map, used_pages, hint */
+	spinlock_t alloc_lock;		/* map, used_pages, small_chunk */
 	struct pkram_fmt_bitmap map;	/* set bit: page in use */
 	u64 used_pages;
-	u64 hint;
+	u64 small_chunk;		/* the chunk metadata blocks come from */
+	bool no_free_chunk;		/* no wholly free chunk: skip searching */
 
 	u64 token;			/* what the next kernel must be told */
 	u64 generation;
@@ -44,10 +48,19 @@ struct pkram_pool {
 	bool stale_discarded;
 };
 
+/* A stream: its extents (see pkram_extents.c) and its size. */
 struct pkram_stream {
-	struct xarray pages;		/* page index -> xa_mk_value(pool page) */
+	struct maple_tree extents;	/* index range -> xa_mk_value(pool page) */
 	u64 size;			/* logical size in bytes */
-	u64 nr_pages;			/* entries in pages */
+	u64 nr_pages;			/* pool pages backing it */
+	u32 nr_extents;
+};
+
+/* Page indices [index, index + nr_pages) at pool pages from pool_page on. */
+struct pkram_extent {
+	u64 index;
+	u64 pool_page;
+	u64 nr_pages;
 };
 
 struct pkram_object {
@@ -87,12 +100,38 @@ static inline void *pkram_page_addr(struct pkram_pool *pool, u64 pool_page)
 	return pool->fmt.base + (pool_page << PKRAM_FMT_PAGE_SHIFT);
 }
 
-/* pkram_pool.c */
-u64 pkram_alloc_pages(struct pkram_pool *pool, u64 nr, u64 align);
-void pkram_free_pages(struct pkram_pool *pool, u64 first, u64 nr);
+/* pkram_pool.c: the module, the pool and its superblock */
 void pkram_super_commit(struct pkram_pool *pool);
 
-/* pkram_node.c */
+/* pkram_alloc.c: the free-space map */
+u64 pkram_alloc_chunk(struct pkram_pool *pool, u64 prefer, u64 offset, u64 nr);
+bool pkram_alloc_exact(struct pkram_pool *pool, u64 first, u64 nr);
+u64 pkram_alloc_run(struct pkram_pool *pool, u64 nr);
+u64 pkram_alloc_block(struct pkram_pool *pool);
+void pkram_free_pages(struct pkram_pool *pool, u64 first, u64 nr);
+void pkram_release_pages(void *pool, u64 first, u64 nr);
+void pkram_alloc_recount(struct pkram_pool *pool);
+
+/* pkram_extents.c: the extent index of a stream */
+void pkram_stream_init(struct pkram_stream *st);
+void pkram_stream_destroy(struct pkram_stream *st,
+			  void (*release)(void *ctx, u64 first, u64 nr),
+			  void *ctx);
+bool pkram_extent_find(struct pkram_stream *st, u64 idx,
+		       struct pkram_extent *ext);
+bool pkram_extent_lookup(struct pkram_stream *st, u64 idx,
+			 struct pkram_extent *ext);
+u64 pkram_extent_page(struct pkram_stream *st, u64 idx);
+int pkram_extent_insert(struct pkram_stream *st, u64 index, u64 pool_page,
+			u64 nr);
+int pkram_extents_cut(struct pkram_stream *st, u64 from,
+		      void (*release)(void *ctx, u64 first, u64 nr), void *ctx);
+int pkram_extents_walk(struct pkram_stream *st,
+		       int (*fn)(void *ctx, const struct pkram_extent *ext),
+		       void *ctx);
+u64 pkram_extent_huge_pieces(const struct pkram_extent *ext);
+
+/* pkram_node.c: node lifecycle, seal, restore, verify */
 struct pkram_node *pkram_node_alloc(const char *name, size_t len);
 void pkram_node_destroy(struct pkram_pool *pool, struct pkram_node *node,
 			bool release_pages);
@@ -111,9 +150,13 @@ void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st);
 int pkram_node_restore(struct pkram_pool *pool, u64 head,
 		       struct pkram_fmt_bitmap *scratch,
 		       struct pkram_fmt_error *err);
+u32 pkram_data_crc(struct pkram_pool *pool, u64 pool_page, u64 nr_pages);
 
+/* pkram_object.c: the objects of a node */
 struct pkram_object *pkram_object_add(struct pkram_node *node,
 				      const char *name, size_t len);
+void pkram_object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
+			  bool release_pages);
 int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
 		      u32 flags, struct pkram_object **out);
 void pkram_object_put(struct pkram_object *obj);
@@ -125,15 +168,22 @@ int pkram_object_delete(struct pkram_node *node, const char *name, size_t len);
 int pkram_object_rename(struct pkram_node *node, const char *old,
 			size_t old_len, const char *new, size_t new_len,
 			bool noreplace);
-ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
-			  int stream, char __user *buf, size_t len, loff_t pos);
+u64 pkram_node_data_pages(struct pkram_node *node);
+
+/* pkram_data.c: data I/O, truncation, faults, seeking */
+ssize_t pkram_object_read_iter(struct pkram_pool *pool,
+			       struct pkram_object *obj, int stream,
+			       struct iov_iter *to, loff_t pos);
+ssize_t pkram_object_write_iter(struct pkram_pool *pool,
+				struct pkram_object *obj, int stream,
+				struct iov_iter *from, loff_t pos);
 int pkram_object_truncate(struct pkram_pool *pool, struct pkram_object *obj,
 			  int stream, u64 size);
+int pkram_stream_trim(struct pkram_pool *pool, struct pkram_stream *st);
 vm_fault_t pkram_object_fault(struct pkram_pool *pool, struct pkram_object *obj,
 			      int stream, struct vm_fault *vmf);
-ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
-			   int stream, const char __user *buf, size_t len,
-			   loff_t pos);
+loff_t pkram_object_seek_data(struct pkram_object *obj, int stream,
+			      loff_t pos, int whence);
 
 /* pkram_dev.c */
 int pkram_dev_init(void);

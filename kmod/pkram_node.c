@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pkram nodes and objects: creation, data I/O on the two streams, sealing a
- * node into pool metadata, restoring it after kexec, and freeing it.
+ * pkram nodes: their lifecycle (create, open, reopen for writing, free),
+ * sealing a node into pool metadata, restoring it after kexec from validated
+ * metadata, and verifying its data against the checksums of the seal. All of
+ * it is O(objects + extents): nothing here walks pages.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -10,6 +12,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/stringhash.h>
 #include <linux/uaccess.h>
@@ -17,50 +20,7 @@
 #include "pkram_internal.h"
 #include "pkram_trace.h"
 
-#define PAGES_PER_HUGE	PKRAM_FMT_HUGE_PAGES
 #define PK_PAGE		((u64)PKRAM_FMT_PAGE_SIZE)
-
-static void stream_init(struct pkram_stream *st)
-{
-	xa_init(&st->pages);
-	st->size = 0;
-	st->nr_pages = 0;
-}
-
-static void stream_destroy(struct pkram_pool *pool, struct pkram_stream *st,
-			   bool release_pages)
-{
-	unsigned long index;
-	void *entry;
-
-	if (release_pages)
-		xa_for_each(&st->pages, index, entry)
-			pkram_free_pages(pool, xa_to_value(entry), 1);
-	xa_destroy(&st->pages);
-}
-
-static void object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
-			   bool release_pages)
-{
-	int s;
-
-	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
-		stream_destroy(pool, &obj->stream[s], release_pages);
-	kfree(obj->name);
-	kfree(obj);
-}
-
-/* The last reference of a deleted object: its pages go back to the pool. */
-static void object_release(struct kref *ref)
-{
-	object_destroy(pkram_pool, container_of(ref, struct pkram_object, ref),
-		       true);
-}
-
-void pkram_object_put(struct pkram_object *obj)
-{
-	kref_put(&obj->ref, object_release);
-}
 
 struct pkram_node *pkram_node_alloc(const char *name, size_t len)
 {
@@ -79,18 +39,6 @@ struct pkram_node *pkram_node_alloc(const char *name, size_t len)
 	xa_init_flags(&node->objects, XA_FLAGS_ALLOC);
 	hash_init(node->by_name);
 	return node;
-}
-
-/* Data pages of all objects; the caller keeps the objects from changing. */
-static u64 node_data_pages(struct pkram_node *node)
-{
-	struct pkram_object *obj;
-	unsigned long id;
-	u64 pages = 0;
-
-	xa_for_each(&node->objects, id, obj)
-		pages += obj->stream[0].nr_pages + obj->stream[1].nr_pages;
-	return pages;
 }
 
 static void free_meta_block(void *ctx, u64 offset)
@@ -115,7 +63,7 @@ void pkram_node_destroy(struct pkram_pool *pool, struct pkram_node *node,
 	unsigned long id;
 
 	xa_for_each(&node->objects, id, obj)
-		object_destroy(pool, obj, release_pages);
+		pkram_object_destroy(pool, obj, release_pages);
 	xa_destroy(&node->objects);
 	if (release_pages && node->meta_head)
 		release_metadata(pool, node);
@@ -222,7 +170,7 @@ int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 		/* New users need pool->lock or an existing user: none can come. */
 		ret = -EBUSY;
 	} else {
-		pages = node_data_pages(node) + node->nr_meta_blocks;
+		pages = pkram_node_data_pages(node) + node->nr_meta_blocks;
 		pkram_node_destroy(pool, node, true);
 		pkram_super_commit(pool);
 	}
@@ -235,7 +183,7 @@ int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 
 static int seal_alloc_block(void *ctx, u64 *offset)
 {
-	u64 page = pkram_alloc_pages(ctx, 1, 1);
+	u64 page = pkram_alloc_block(ctx);
 
 	if (page == PKRAM_FMT_NO_PAGE)
 		return -ENOSPC;
@@ -244,59 +192,73 @@ static int seal_alloc_block(void *ctx, u64 *offset)
 }
 
 /*
- * Walks a stream's pages as extents of consecutive indices backed by
- * consecutive pool pages; emits them when w is given, and counts them.
+ * CRC32C of pool pages, a megabyte at a time: the kernel's crc32c() takes an
+ * unsigned int length, and a long extent must not hold the CPU.
  */
-static int emit_extent(struct pkram_fmt_writer *w, struct pkram_fmt_extent *ext,
-		       bool data_crc)
+u32 pkram_data_crc(struct pkram_pool *pool, u64 pool_page, u64 nr_pages)
 {
-	struct pkram_pool *pool = w->ctx;
+	const u8 *p = pkram_page_addr(pool, pool_page);
+	u64 len = nr_pages * PK_PAGE;
+	u32 crc = ~0U;
 
-	if (data_crc)
-		ext->crc = pkram_fmt_crc32c(pkram_page_addr(pool, ext->pool_page),
-					    (size_t)ext->nr_pages * PK_PAGE);
-	return pkram_fmt_writer_append(w, ext, sizeof(*ext));
+	while (len) {
+		size_t n = min_t(u64, len, SZ_1M);
+
+		crc = pkram_fmt_crc32c_raw(crc, p, n);
+		p += n;
+		len -= n;
+		cond_resched();
+	}
+	return ~crc;
 }
 
-static int stream_extents(struct pkram_stream *st, struct pkram_fmt_writer *w,
-			  bool data_crc, u32 *count)
+/* Persisted extents hold at most U32_MAX pages: longer ones are split. */
+struct emit_ctx {
+	struct pkram_pool *pool;
+	struct pkram_fmt_writer *w;	/* NULL: only count */
+	bool data_crc;
+	u32 count;
+};
+
+static int emit_extent(void *arg, const struct pkram_extent *ext)
 {
-	struct pkram_fmt_extent ext = { 0 };
-	unsigned long index;
-	void *entry;
+	struct emit_ctx *ctx = arg;
+	u64 done = 0;
 	int ret;
 
-	*count = 0;
-	xa_for_each(&st->pages, index, entry) {
-		u64 page = xa_to_value(entry);
+	while (done < ext->nr_pages) {
+		struct pkram_fmt_extent rec = {
+			.index = ext->index + done,
+			.pool_page = ext->pool_page + done,
+			.nr_pages = min_t(u64, ext->nr_pages - done, U32_MAX),
+		};
 
-		if (ext.nr_pages && index == ext.index + ext.nr_pages &&
-		    page == ext.pool_page + ext.nr_pages && ext.nr_pages < U32_MAX) {
-			ext.nr_pages++;
+		done += rec.nr_pages;
+		ctx->count++;
+		if (!ctx->w)
 			continue;
-		}
-		if (ext.nr_pages) {
-			(*count)++;
-			if (w) {
-				ret = emit_extent(w, &ext, data_crc);
-				if (ret)
-					return ret;
-			}
-		}
-		ext.index = index;
-		ext.pool_page = page;
-		ext.nr_pages = 1;
-	}
-	if (ext.nr_pages) {
-		(*count)++;
-		if (w)
-			return emit_extent(w, &ext, data_crc);
+		if (ctx->data_crc)
+			rec.crc = pkram_data_crc(ctx->pool, rec.pool_page,
+						 rec.nr_pages);
+		ret = pkram_fmt_writer_append(ctx->w, &rec, sizeof(rec));
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
-static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj,
-			bool data_crc)
+static int stream_extents(struct pkram_pool *pool, struct pkram_stream *st,
+			  struct pkram_fmt_writer *w, bool data_crc, u32 *count)
+{
+	struct emit_ctx ctx = { .pool = pool, .w = w, .data_crc = data_crc };
+	int ret = pkram_extents_walk(st, emit_extent, &ctx);
+
+	*count = ctx.count;
+	return ret;
+}
+
+static int write_object(struct pkram_pool *pool, struct pkram_fmt_writer *w,
+			struct pkram_object *obj, bool data_crc)
 {
 	static const u8 zero[8];
 	struct pkram_fmt_object rec = {
@@ -307,7 +269,8 @@ static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj,
 
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
 		rec.size[s] = obj->stream[s].size;
-		stream_extents(&obj->stream[s], NULL, false, &rec.nr_extents[s]);
+		stream_extents(pool, &obj->stream[s], NULL, false,
+			       &rec.nr_extents[s]);
 	}
 	ret = pkram_fmt_writer_append(w, &rec, sizeof(rec));
 	if (!ret)
@@ -315,12 +278,16 @@ static int write_object(struct pkram_fmt_writer *w, struct pkram_object *obj,
 	if (!ret)
 		ret = pkram_fmt_writer_append(w, zero, (8 - obj->name_len % 8) % 8);
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS && !ret; s++)
-		ret = stream_extents(&obj->stream[s], w, data_crc,
+		ret = stream_extents(pool, &obj->stream[s], w, data_crc,
 				     &rec.nr_extents[s]);
 	return ret;
 }
 
-/* Writes the node's metadata into the pool and lists it in the superblock. */
+/*
+ * Writes the node's metadata into the pool and lists it in the superblock.
+ * The work (and the data checksums, which grow with the bytes) happens under
+ * the node's lock only; pool->lock is taken for the superblock commit alone.
+ */
 int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node,
 		    u32 flags)
 {
@@ -330,9 +297,8 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node,
 	struct pkram_fmt_writer w;
 	struct pkram_object *obj;
 	unsigned long id;
-	int ret = 0;
+	int s, ret = 0;
 
-	mutex_lock(&pool->lock);
 	down_write(&node->rwsem);
 	if (node->state != PKRAM_NODE_STATE_OPEN)
 		goto out;	/* sealing twice is harmless */
@@ -341,33 +307,43 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node,
 		ret = -EBUSY;
 		goto out;
 	}
+	/* The unused tails of the streams' last chunks go back first. */
+	xa_for_each(&node->objects, id, obj)
+		for (s = 0; s < PKRAM_FMT_NR_STREAMS && !ret; s++)
+			ret = pkram_stream_trim(pool, &obj->stream[s]);
+	if (ret)
+		goto out;
 
 	strscpy(rec.name, node->name, sizeof(rec.name));
 	rec.nr_objects = node->nr_objects;
-	rec.nr_data_pages = node_data_pages(node);
+	rec.nr_data_pages = pkram_node_data_pages(node);
 	rec.flags = data_crc ? PKRAM_FMT_NODE_DATA_CRC : 0;
 	pkram_fmt_writer_init(&w, &pool->fmt, seal_alloc_block, pool);
 	ret = pkram_fmt_writer_append(&w, &rec, sizeof(rec));
 	xa_for_each(&node->objects, id, obj) {
 		if (ret)
 			break;
-		ret = write_object(&w, obj, data_crc);
+		ret = write_object(pool, &w, obj, data_crc);
 	}
 	if (ret) {
 		pkram_fmt_chain_for_each(&pool->fmt, w.head, free_meta_block,
 					 pool);
 		goto out;
 	}
-	node->meta_head = pkram_fmt_writer_finish(&w);
 	node->nr_meta_blocks = w.nr_blocks;
 	node->fmt_flags = rec.flags;
 	node->state = PKRAM_NODE_STATE_SEALED;
-	pkram_super_commit(pool);
+	/* The chain is complete before a commit can see its head. */
+	smp_store_release(&node->meta_head, pkram_fmt_writer_finish(&w));
 out:
 	trace_pkram_seal(node->name, node->nr_meta_blocks * PK_PAGE,
 			 ktime_get_ns() - start, ret);
 	up_write(&node->rwsem);
-	mutex_unlock(&pool->lock);
+	if (!ret) {
+		mutex_lock(&pool->lock);
+		pkram_super_commit(pool);
+		mutex_unlock(&pool->lock);
+	}
 	return ret;
 }
 
@@ -383,7 +359,7 @@ void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st)
 	/* A snapshot: writers may be adding pages meanwhile. */
 	mutex_lock(&node->objects_lock);
 	st->nr_objects = node->nr_objects;
-	st->data_bytes = node_data_pages(node) * PK_PAGE;
+	st->data_bytes = pkram_node_data_pages(node) * PK_PAGE;
 	mutex_unlock(&node->objects_lock);
 	st->open_fds = atomic_read(&node->users);
 }
@@ -432,19 +408,9 @@ static int restore_extent_cb(void *arg, int stream,
 			     const struct pkram_fmt_extent *ext)
 {
 	struct restore_ctx *ctx = arg;
-	struct pkram_stream *st = &ctx->obj->stream[stream];
-	u32 i;
-	int ret;
 
-	for (i = 0; i < ext->nr_pages; i++) {
-		ret = xa_err(xa_store(&st->pages, ext->index + i,
-				      xa_mk_value(ext->pool_page + i),
-				      GFP_KERNEL));
-		if (ret)
-			return ret;
-		st->nr_pages++;
-	}
-	return 0;
+	return pkram_extent_insert(&ctx->obj->stream[stream], ext->index,
+				   ext->pool_page, ext->nr_pages);
 }
 
 int pkram_node_restore(struct pkram_pool *pool, u64 head,
@@ -472,7 +438,7 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 		goto out;
 	}
 	trace_pkram_restore_node(ctx.node->name,
-				 node_data_pages(ctx.node) * PK_PAGE,
+				 pkram_node_data_pages(ctx.node) * PK_PAGE,
 				 ktime_get_ns() - start, 0);
 	ctx.node->state = PKRAM_NODE_STATE_RESTORED;
 	ctx.node->meta_head = head;
@@ -507,17 +473,15 @@ static int verify_extent_cb(void *arg, int stream,
 			    const struct pkram_fmt_extent *ext)
 {
 	struct verify_ctx *ctx = arg;
-	size_t len = (size_t)ext->nr_pages * PK_PAGE;
 
 	ctx->out->checked_extents++;
-	ctx->out->checked_bytes += len;
-	if (pkram_fmt_crc32c(pkram_page_addr(ctx->pool, ext->pool_page), len) !=
+	ctx->out->checked_bytes += ext->nr_pages * PK_PAGE;
+	if (pkram_data_crc(ctx->pool, ext->pool_page, ext->nr_pages) !=
 	    ext->crc) {
 		ctx->out->bad_extents++;
 		if (!ctx->bad_in_object++)
 			ctx->out->bad_objects++;
 	}
-	cond_resched();
 	return 0;
 }
 
@@ -563,511 +527,5 @@ out:
 	kfree(err);
 	kvfree(scratch.words);
 	kvfree(none.words);
-	return ret;
-}
-
-/* ---- objects ---------------------------------------------------------- */
-
-static struct pkram_object *object_find(struct pkram_node *node,
-					const char *name, size_t len)
-{
-	struct pkram_object *obj;
-
-	hash_for_each_possible(node->by_name, obj, hash,
-			       full_name_hash(NULL, name, len))
-		if (obj->name_len == len && !memcmp(obj->name, name, len))
-			return obj;
-	return NULL;
-}
-
-/* Adds an empty object; the caller holds objects_lock or owns the node. */
-struct pkram_object *pkram_object_add(struct pkram_node *node,
-				      const char *name, size_t len)
-{
-	struct pkram_object *obj;
-	int s, ret;
-
-	if (object_find(node, name, len))
-		return ERR_PTR(-EEXIST);
-	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
-	if (!obj)
-		return ERR_PTR(-ENOMEM);
-	obj->name = kmemdup_nul(name, len, GFP_KERNEL);
-	if (!obj->name) {
-		kfree(obj);
-		return ERR_PTR(-ENOMEM);
-	}
-	obj->name_len = len;
-	obj->node = node;
-	kref_init(&obj->ref);
-	init_rwsem(&obj->lock);
-	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
-		stream_init(&obj->stream[s]);
-	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL);
-	if (ret) {
-		kfree(obj->name);
-		kfree(obj);
-		return ERR_PTR(ret);
-	}
-	hash_add(node->by_name, &obj->hash, full_name_hash(NULL, name, len));
-	node->nr_objects++;
-	return obj;
-}
-
-int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
-		      u32 flags, struct pkram_object **out)
-{
-	struct pkram_object *obj;
-	int ret = 0;
-
-	down_read(&node->rwsem);
-	mutex_lock(&node->objects_lock);
-	obj = object_find(node, name, len);
-	if (obj) {
-		if ((flags & PKRAM_OBJ_CREATE) && (flags & PKRAM_OBJ_EXCL))
-			ret = -EEXIST;
-	} else if (!(flags & PKRAM_OBJ_CREATE)) {
-		ret = -ENOENT;
-	} else if (node->state != PKRAM_NODE_STATE_OPEN) {
-		ret = -EROFS;
-	} else {
-		obj = pkram_object_add(node, name, len);
-		if (IS_ERR(obj))
-			ret = PTR_ERR(obj);
-	}
-	if (!ret) {
-		kref_get(&obj->ref);	/* the caller's fd */
-		*out = obj;
-	}
-	mutex_unlock(&node->objects_lock);
-	up_read(&node->rwsem);
-	return ret;
-}
-
-/* Unlinks an object; open fds keep it until they close. */
-int pkram_object_delete(struct pkram_node *node, const char *name, size_t len)
-{
-	struct pkram_object *obj;
-	int ret = 0;
-
-	down_read(&node->rwsem);
-	mutex_lock(&node->objects_lock);
-	obj = object_find(node, name, len);
-	if (node->state != PKRAM_NODE_STATE_OPEN) {
-		ret = -EROFS;
-	} else if (!obj) {
-		ret = -ENOENT;
-	} else {
-		xa_erase(&node->objects, obj->id);
-		hash_del(&obj->hash);
-		node->nr_objects--;
-		pkram_object_put(obj);
-	}
-	mutex_unlock(&node->objects_lock);
-	up_read(&node->rwsem);
-	return ret;
-}
-
-/* Renames an object, replacing one of the new name unless noreplace. */
-int pkram_object_rename(struct pkram_node *node, const char *old,
-			size_t old_len, const char *new, size_t new_len,
-			bool noreplace)
-{
-	struct pkram_object *obj, *victim;
-	char *name;
-	int ret = 0;
-
-	name = kmemdup_nul(new, new_len, GFP_KERNEL);
-	if (!name)
-		return -ENOMEM;
-	down_read(&node->rwsem);
-	mutex_lock(&node->objects_lock);
-	obj = object_find(node, old, old_len);
-	victim = object_find(node, new, new_len);
-	if (node->state != PKRAM_NODE_STATE_OPEN) {
-		ret = -EROFS;
-	} else if (!obj) {
-		ret = -ENOENT;
-	} else if (victim == obj) {
-		ret = 0;	/* same name: nothing to do */
-	} else if (victim && noreplace) {
-		ret = -EEXIST;
-	} else {
-		if (victim) {
-			xa_erase(&node->objects, victim->id);
-			hash_del(&victim->hash);
-			node->nr_objects--;
-			pkram_object_put(victim);
-		}
-		hash_del(&obj->hash);
-		swap(obj->name, name);
-		obj->name_len = new_len;
-		hash_add(node->by_name, &obj->hash,
-			 full_name_hash(NULL, new, new_len));
-	}
-	mutex_unlock(&node->objects_lock);
-	up_read(&node->rwsem);
-	kfree(name);	/* the old name, or the unused new one */
-	return ret;
-}
-
-/* Describes the first object with id >= cursor; name gets its name. */
-int pkram_object_stat(struct pkram_node *node, u64 cursor,
-		      struct pkram_obj_stat *st, char *name)
-{
-	unsigned long index = cursor;
-	struct pkram_object *obj;
-
-	if (cursor > U32_MAX)
-		return -ENOENT;
-	mutex_lock(&node->objects_lock);
-	obj = xa_find(&node->objects, &index, U32_MAX, XA_PRESENT);
-	if (obj)
-		pkram_object_describe(obj, st, name);
-	mutex_unlock(&node->objects_lock);
-	return obj ? 0 : -ENOENT;
-}
-
-/* Extents of a stream, and its 2 MiB chunks backed by aligned 2 MiB of pool. */
-static void stream_layout(struct pkram_stream *st, u32 *nr_extents,
-			  u32 *nr_huge)
-{
-	u64 next_index = 0, next_page = 0, huge_run = 0;
-	unsigned long index;
-	void *entry;
-
-	*nr_extents = 0;
-	*nr_huge = 0;
-	xa_for_each(&st->pages, index, entry) {
-		u64 page = xa_to_value(entry);
-
-		if (!*nr_extents || index != next_index || page != next_page)
-			(*nr_extents)++;
-		if (index % PAGES_PER_HUGE == 0 && page % PAGES_PER_HUGE == 0)
-			huge_run = 1;
-		else if (huge_run && index == next_index && page == next_page)
-			huge_run++;
-		else
-			huge_run = 0;
-		if (huge_run == PAGES_PER_HUGE) {
-			(*nr_huge)++;
-			huge_run = 0;
-		}
-		next_index = index + 1;
-		next_page = page + 1;
-	}
-}
-
-/* The caller holds the node's objects_lock (the name may change otherwise). */
-void pkram_object_describe(struct pkram_object *obj, struct pkram_obj_stat *st,
-			   char *name)
-{
-	lockdep_assert_held(&obj->node->objects_lock);
-	memcpy(name, obj->name, obj->name_len + 1);
-	down_read(&obj->lock);
-	stream_layout(&obj->stream[PKRAM_FMT_STREAM_PAGES], &st->nr_extents,
-		      &st->nr_huge);
-	st->id = obj->id;
-	st->page_size = obj->stream[PKRAM_FMT_STREAM_PAGES].size;
-	st->byte_size = obj->stream[PKRAM_FMT_STREAM_BYTES].size;
-	st->data_bytes = (obj->stream[0].nr_pages + obj->stream[1].nr_pages) *
-			 PK_PAGE;
-	st->name_len = obj->name_len;
-	up_read(&obj->lock);
-}
-
-/* ---- data ------------------------------------------------------------- */
-
-/*
- * Backs page idx of a stream with pool memory: a whole aligned 2 MiB extent
- * when the write covers one and it is free, else one page. Parts of a new
- * page this write will not cover are zeroed, so no old pool bytes leak.
- */
-static int stream_grow(struct pkram_pool *pool, struct pkram_stream *st,
-		       u64 idx, u32 off, size_t remaining)
-{
-	u64 first, i;
-	int ret;
-
-	if (idx % PAGES_PER_HUGE == 0 && !off &&
-	    remaining >= PAGES_PER_HUGE * PK_PAGE) {
-		unsigned long probe = idx;
-
-		if (!xa_find(&st->pages, &probe, idx + PAGES_PER_HUGE - 1,
-			     XA_PRESENT)) {
-			first = pkram_alloc_pages(pool, PAGES_PER_HUGE,
-						  PAGES_PER_HUGE);
-			if (first != PKRAM_FMT_NO_PAGE)
-				goto insert_huge;
-		}
-	}
-	first = pkram_alloc_pages(pool, 1, 1);
-	if (first == PKRAM_FMT_NO_PAGE)
-		return -ENOSPC;
-	if (off || remaining < PK_PAGE)
-		memset(pkram_page_addr(pool, first), 0, PK_PAGE);
-	ret = xa_err(xa_store(&st->pages, idx, xa_mk_value(first), GFP_KERNEL));
-	if (ret) {
-		pkram_free_pages(pool, first, 1);
-		return ret;
-	}
-	st->nr_pages++;
-	return 0;
-
-insert_huge:
-	for (i = 0; i < PAGES_PER_HUGE; i++) {
-		ret = xa_err(xa_store(&st->pages, idx + i,
-				      xa_mk_value(first + i), GFP_KERNEL));
-		if (ret) {
-			while (i--)
-				xa_erase(&st->pages, idx + i);
-			pkram_free_pages(pool, first, PAGES_PER_HUGE);
-			return ret;
-		}
-	}
-	st->nr_pages += PAGES_PER_HUGE;
-	return 0;
-}
-
-static void *stream_addr(struct pkram_pool *pool, struct pkram_stream *st,
-			 u64 idx)
-{
-	void *entry = xa_load(&st->pages, idx);
-
-	return entry ? pkram_page_addr(pool, xa_to_value(entry)) : NULL;
-}
-
-/* Zeroes [from, to) of a stream: pages made for a write that did not fill them. */
-static void zero_fresh(struct pkram_pool *pool, struct pkram_stream *st,
-		       u64 from, u64 to)
-{
-	while (from < to) {
-		u8 *a = stream_addr(pool, st, from >> PKRAM_FMT_PAGE_SHIFT);
-		u32 o = from & (PK_PAGE - 1);
-
-		memset(a + o, 0, PK_PAGE - o);
-		from = round_down(from, PK_PAGE) + PK_PAGE;
-	}
-}
-
-/*
- * Copies with page faults disabled while the locks are held: a fault on the
- * user buffer (which may be a pkram mapping) would take mmap_lock under
- * obj->lock, the reverse of the fault path. On a short copy the locks are
- * dropped, the buffer faulted in, and the copy retried.
- */
-static ssize_t object_write(struct pkram_pool *pool, struct pkram_object *obj,
-			    int stream, const char __user *buf, size_t len,
-			    loff_t pos)
-{
-	struct pkram_stream *st = &obj->stream[stream];
-	struct pkram_node *node = obj->node;
-	u64 fresh_end = 0;	/* bytes before this were zeroed or written */
-	size_t done = 0;
-	ssize_t ret = 0;
-
-	if (pos < 0)
-		return -EINVAL;
-	if (!len)
-		return 0;
-	if ((u64)pos >= PKRAM_OBJ_MAX_SIZE)
-		return -EFBIG;
-	len = min_t(u64, len, PKRAM_OBJ_MAX_SIZE - pos);
-
-	down_read(&node->rwsem);
-	if (node->state != PKRAM_NODE_STATE_OPEN) {
-		up_read(&node->rwsem);
-		return -EROFS;
-	}
-	down_write(&obj->lock);
-	while (done < len) {
-		u64 p = pos + done;
-		u64 idx = p >> PKRAM_FMT_PAGE_SHIFT;
-		u32 off = p & (PK_PAGE - 1);
-		size_t n = min_t(size_t, PK_PAGE - off, len - done);
-		unsigned long left;
-		u8 *addr = stream_addr(pool, st, idx);
-
-		if (!addr) {
-			u64 before = st->nr_pages;
-
-			ret = stream_grow(pool, st, idx, off, len - done);
-			if (ret)
-				break;
-			fresh_end = (idx + st->nr_pages - before) * PK_PAGE;
-			addr = stream_addr(pool, st, idx);
-		}
-		pagefault_disable();
-		left = __copy_from_user_inatomic(addr + off, buf + done, n);
-		pagefault_enable();
-		done += n - left;
-		if (!left)
-			continue;
-		/* Never let anyone see old pool bytes in pages made for us. */
-		zero_fresh(pool, st, pos + done, fresh_end);
-		fresh_end = 0;
-		if (done && pos + done > st->size)
-			st->size = pos + done;
-		up_write(&obj->lock);
-		up_read(&node->rwsem);
-		if (fault_in_readable(buf + done, left) == left)
-			return done ? done : -EFAULT;
-		down_read(&node->rwsem);
-		if (node->state != PKRAM_NODE_STATE_OPEN) {
-			up_read(&node->rwsem);
-			return done ? done : -EROFS;
-		}
-		down_write(&obj->lock);
-	}
-	if (done && pos + done > st->size)
-		st->size = pos + done;
-	up_write(&obj->lock);
-	up_read(&node->rwsem);
-	return done ? done : ret;
-}
-
-static ssize_t object_read(struct pkram_pool *pool, struct pkram_object *obj,
-			   int stream, char __user *buf, size_t len, loff_t pos)
-{
-	struct pkram_stream *st = &obj->stream[stream];
-	size_t done = 0;
-
-	if (pos < 0)
-		return -EINVAL;
-	down_read(&obj->lock);
-	while (done < len && (u64)pos + done < st->size) {
-		u64 p = pos + done;
-		u32 off = p & (PK_PAGE - 1);
-		size_t n = min_t(u64, min_t(u64, PK_PAGE - off, len - done),
-				 st->size - p);
-		u8 *addr = stream_addr(pool, st, p >> PKRAM_FMT_PAGE_SHIFT);
-		unsigned long left;
-
-		pagefault_disable();
-		left = addr ? __copy_to_user_inatomic(buf + done, addr + off, n) :
-			      __clear_user(buf + done, n);
-		pagefault_enable();
-		done += n - left;
-		if (!left)
-			continue;
-		/* See object_write(): fault the buffer in without the lock. */
-		up_read(&obj->lock);
-		if (fault_in_writeable(buf + done, left) == left)
-			return done ? done : -EFAULT;
-		down_read(&obj->lock);
-	}
-	up_read(&obj->lock);
-	return done;
-}
-
-/* Sets a stream's size; pages wholly beyond it go back to the pool. */
-int pkram_object_truncate(struct pkram_pool *pool, struct pkram_object *obj,
-			  int stream, u64 size)
-{
-	struct pkram_stream *st = &obj->stream[stream];
-	struct pkram_node *node = obj->node;
-	int ret = 0;
-
-	if (size > PKRAM_OBJ_MAX_SIZE)
-		return -EFBIG;
-	down_read(&node->rwsem);
-	if (node->state != PKRAM_NODE_STATE_OPEN) {
-		ret = -EROFS;
-		goto out_node;
-	}
-	down_write(&obj->lock);
-	if (size < st->size) {
-		unsigned long index;
-		u8 *tail;
-		void *entry;
-
-		/* Mappings would keep freed pages: shrink only when unmapped. */
-		if (atomic_read(&node->maps)) {
-			ret = -EBUSY;
-			goto out;
-		}
-		xa_for_each_start(&st->pages, index, entry,
-				  DIV_ROUND_UP(size, PK_PAGE)) {
-			xa_erase(&st->pages, index);
-			pkram_free_pages(pool, xa_to_value(entry), 1);
-			st->nr_pages--;
-		}
-		/* Growing again later must read zeros past the old end. */
-		tail = stream_addr(pool, st, size >> PKRAM_FMT_PAGE_SHIFT);
-		if (tail && (size & (PK_PAGE - 1)))
-			memset(tail + (size & (PK_PAGE - 1)), 0,
-			       PK_PAGE - (size & (PK_PAGE - 1)));
-	}
-	st->size = size;
-out:
-	up_write(&obj->lock);
-out_node:
-	up_read(&node->rwsem);
-	return ret;
-}
-
-/*
- * Maps one page of a stream. Writable mappings (only of OPEN nodes: seal is
- * refused while they exist) back holes with new zeroed pool pages;
- * read-only ones map the zero page there. Beyond the size: SIGBUS.
- */
-vm_fault_t pkram_object_fault(struct pkram_pool *pool, struct pkram_object *obj,
-			      int stream, struct vm_fault *vmf)
-{
-	struct vm_area_struct *vma = vmf->vma;
-	bool writable = vma->vm_flags & VM_MAYWRITE;
-	struct pkram_stream *st = &obj->stream[stream];
-	u64 idx = vmf->pgoff;
-	unsigned long pfn;
-	vm_fault_t ret;
-	void *entry;
-
-	if (writable)
-		down_write(&obj->lock);
-	else
-		down_read(&obj->lock);
-	if (idx >= DIV_ROUND_UP(st->size, PK_PAGE)) {
-		ret = VM_FAULT_SIGBUS;
-		goto out;
-	}
-	entry = xa_load(&st->pages, idx);
-	if (!entry && writable) {
-		if (stream_grow(pool, st, idx, 1, 0)) {
-			ret = VM_FAULT_OOM;
-			goto out;
-		}
-		entry = xa_load(&st->pages, idx);
-	}
-	pfn = entry ? PHYS_PFN(pool->base) + xa_to_value(entry) :
-		      my_zero_pfn(vmf->address);
-	ret = vmf_insert_pfn(vma, vmf->address, pfn);
-out:
-	if (writable)
-		up_write(&obj->lock);
-	else
-		up_read(&obj->lock);
-	return ret;
-}
-
-ssize_t pkram_object_write(struct pkram_pool *pool, struct pkram_object *obj,
-			   int stream, const char __user *buf, size_t len,
-			   loff_t pos)
-{
-	u64 start = ktime_get_ns();
-	ssize_t ret = object_write(pool, obj, stream, buf, len, pos);
-
-	trace_pkram_obj_write(obj->node->name, ret > 0 ? ret : 0,
-			      ktime_get_ns() - start, ret < 0 ? ret : 0);
-	return ret;
-}
-
-ssize_t pkram_object_read(struct pkram_pool *pool, struct pkram_object *obj,
-			  int stream, char __user *buf, size_t len, loff_t pos)
-{
-	u64 start = ktime_get_ns();
-	ssize_t ret = object_read(pool, obj, stream, buf, len, pos);
-
-	trace_pkram_obj_read(obj->node->name, ret > 0 ? ret : 0,
-			     ktime_get_ns() - start, ret < 0 ? ret : 0);
 	return ret;
 }

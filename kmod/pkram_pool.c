@@ -19,6 +19,7 @@
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/random.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/vmalloc.h>
@@ -28,7 +29,9 @@
 #define CREATE_TRACE_POINTS
 #include "pkram_trace.h"
 
-#define PKRAM_MIN_POOL	(1ULL << 20)
+/* The superblock's chunk and one data chunk. */
+#define PKRAM_MIN_POOL	(2 * PKRAM_CHUNK_BYTES)
+#define PKRAM_CHUNK_BYTES	((u64)PKRAM_FMT_HUGE_PAGES * PKRAM_FMT_PAGE_SIZE)
 
 static char *pool_param;
 module_param_named(pool, pool_param, charp, 0444);
@@ -41,32 +44,19 @@ MODULE_PARM_DESC(handover, "handover token of the previous kernel (/sys/kernel/p
 struct pkram_pool *pkram_pool;
 static struct kobject *pkram_kobj;
 
+/* crc32c() takes an unsigned int length: longer buffers go in pieces. */
 u32 pkram_fmt_crc32c_raw(u32 crc, const void *data, size_t len)
 {
-	return crc32c(crc, data, len);
-}
+	const u8 *p = data;
 
-u64 pkram_alloc_pages(struct pkram_pool *pool, u64 nr, u64 align)
-{
-	u64 first;
+	while (len) {
+		unsigned int n = min_t(size_t, len, SZ_1G);
 
-	spin_lock(&pool->alloc_lock);
-	first = pkram_fmt_find_clear(&pool->map, nr, align, pool->hint);
-	if (first != PKRAM_FMT_NO_PAGE) {
-		pkram_fmt_set_range(&pool->map, first, nr);
-		pool->used_pages += nr;
-		pool->hint = first + nr;
+		crc = crc32c(crc, p, n);
+		p += n;
+		len -= n;
 	}
-	spin_unlock(&pool->alloc_lock);
-	return first;
-}
-
-void pkram_free_pages(struct pkram_pool *pool, u64 first, u64 nr)
-{
-	spin_lock(&pool->alloc_lock);
-	pkram_fmt_clear_range(&pool->map, first, nr);
-	pool->used_pages -= nr;
-	spin_unlock(&pool->alloc_lock);
+	return crc;
 }
 
 /* Writes the superblock: every node with metadata in the pool is handed over. */
@@ -79,8 +69,11 @@ void pkram_super_commit(struct pkram_pool *pool)
 	lockdep_assert_held(&pool->lock);
 	pkram_fmt_super_init(&pool->fmt, pool->token, pool->generation);
 	list_for_each_entry(node, &pool->nodes, list) {
-		if (node->meta_head && n < PKRAM_FMT_MAX_NODES)
-			sb->node[n++] = node->meta_head;
+		/* A seal publishes its head under the node's lock only. */
+		u64 head = smp_load_acquire(&node->meta_head);
+
+		if (head && n < PKRAM_FMT_MAX_NODES)
+			sb->node[n++] = head;
 	}
 	sb->nr_nodes = n;
 	pkram_fmt_super_update_crc(&pool->fmt);
@@ -110,13 +103,18 @@ static int check_pool_range(u64 base, u64 size)
 {
 	u64 reserved = 0;
 
-	if (!size || !IS_ALIGNED(base, PAGE_SIZE) || !IS_ALIGNED(size, PAGE_SIZE)) {
-		pr_err("pool %llu@%#llx: base and size must be multiples of 4 KiB\n",
-		       size, base);
+	/* 2 MiB chunks of the pool are what 2 MiB mappings are made of. */
+	if (!size || !IS_ALIGNED(base, PKRAM_CHUNK_BYTES) ||
+	    !IS_ALIGNED(size, PKRAM_CHUNK_BYTES)) {
+		pr_err("pool %llu@%#llx: base and size must be multiples of 2 MiB, e.g. memmap=%lluM$%#llx and pkram.pool=%lluM@%#llx\n",
+		       size, base, max(round_up(size, PKRAM_CHUNK_BYTES), PKRAM_MIN_POOL) >> 20,
+		       round_up(base, PKRAM_CHUNK_BYTES),
+		       max(round_up(size, PKRAM_CHUNK_BYTES), PKRAM_MIN_POOL) >> 20,
+		       round_up(base, PKRAM_CHUNK_BYTES));
 		return -EINVAL;
 	}
 	if (size < PKRAM_MIN_POOL) {
-		pr_err("pool of %llu bytes is too small: use at least 1M, e.g. memmap=64M$%#llx and pkram.pool=64M@%#llx\n",
+		pr_err("pool of %llu bytes is too small: use at least 4M, e.g. memmap=64M$%#llx and pkram.pool=64M@%#llx\n",
 		       size, base, base);
 		return -EINVAL;
 	}
@@ -186,7 +184,7 @@ static void restore_nodes(struct pkram_pool *pool)
 			pool->restored_nodes++;
 		}
 	}
-	pool->used_pages = pkram_fmt_count_set(&pool->map);
+	pkram_alloc_recount(pool);
 	elapsed = ktime_get_ns() - start;
 	trace_pkram_restore(pool->restored_nodes, pool->rejected_nodes,
 			    pool->used_pages << PKRAM_FMT_PAGE_SHIFT, elapsed);
@@ -272,7 +270,7 @@ static int __init pkram_init(void)
 		goto err_unmap;
 	}
 	pkram_fmt_set_range(&pool->map, 0, 1);	/* the superblock */
-	pool->used_pages = 1;
+	pkram_alloc_recount(pool);
 	pkram_pool = pool;
 
 	restore_nodes(pool);

@@ -18,8 +18,9 @@ stage_1() {
 	try_load 'overlaps System RAM: reserve it first with memmap=64M\$0x10000000' pool=64M@0x10000000
 	try_load 'overlaps System RAM: reserve it first with memmap=512M\$0x30000000' pool=512M@0x30000000
 	try_load 'is not reserved memory: add memmap=64M\$0x100000000' pool=64M@0x100000000
-	try_load 'too small: use at least 1M' pool=512K@0x30000000
-	try_load 'must be multiples of 4 KiB' pool=1M@0x30000100
+	try_load 'too small: use at least 4M' pool=2M@0x30000000
+	try_load 'must be multiples of 2 MiB, e.g. memmap=4M\$0x30200000' pool=1M@0x30000100
+	try_load 'must be multiples of 2 MiB, e.g. memmap=6M\$0x30000000' pool=5M@0x30000000
 	dmesg -C
 	pk_load_module
 	pk_check "the right pool loads" test -c /dev/pkram

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pkram objects: the objects of a node, found by name (a hash) and by id (an
+ * xarray, which also orders them for iteration and sealing), each with its
+ * two streams; their creation, lookup, rename, delete and description.
+ * Open object fds hold references: a deleted object lives until they close.
+ */
+#include <linux/err.h>
+#include <linux/slab.h>
+#include <linux/stringhash.h>
+
+#include "pkram_internal.h"
+
+#define PK_PAGE		((u64)PKRAM_FMT_PAGE_SIZE)
+
+void pkram_object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
+			  bool release_pages)
+{
+	int s;
+
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+		pkram_stream_destroy(&obj->stream[s],
+				     release_pages ? pkram_release_pages : NULL,
+				     pool);
+	kfree(obj->name);
+	kfree(obj);
+}
+
+/* The last reference of a deleted object: its pages go back to the pool. */
+static void object_release(struct kref *ref)
+{
+	pkram_object_destroy(pkram_pool,
+			     container_of(ref, struct pkram_object, ref), true);
+}
+
+void pkram_object_put(struct pkram_object *obj)
+{
+	kref_put(&obj->ref, object_release);
+}
+
+/* Data pages of all objects; the caller keeps the objects from changing. */
+u64 pkram_node_data_pages(struct pkram_node *node)
+{
+	struct pkram_object *obj;
+	unsigned long id;
+	u64 pages = 0;
+
+	xa_for_each(&node->objects, id, obj)
+		pages += obj->stream[0].nr_pages + obj->stream[1].nr_pages;
+	return pages;
+}
+
+static struct pkram_object *object_find(struct pkram_node *node,
+					const char *name, size_t len)
+{
+	struct pkram_object *obj;
+
+	hash_for_each_possible(node->by_name, obj, hash,
+			       full_name_hash(NULL, name, len))
+		if (obj->name_len == len && !memcmp(obj->name, name, len))
+			return obj;
+	return NULL;
+}
+
+/* Adds an empty object; the caller holds objects_lock or owns the node. */
+struct pkram_object *pkram_object_add(struct pkram_node *node,
+				      const char *name, size_t len)
+{
+	struct pkram_object *obj;
+	int s, ret;
+
+	if (object_find(node, name, len))
+		return ERR_PTR(-EEXIST);
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->name = kmemdup_nul(name, len, GFP_KERNEL);
+	if (!obj->name) {
+		kfree(obj);
+		return ERR_PTR(-ENOMEM);
+	}
+	obj->name_len = len;
+	obj->node = node;
+	kref_init(&obj->ref);
+	init_rwsem(&obj->lock);
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+		pkram_stream_init(&obj->stream[s]);
+	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL);
+	if (ret) {
+		kfree(obj->name);
+		kfree(obj);
+		return ERR_PTR(ret);
+	}
+	hash_add(node->by_name, &obj->hash, full_name_hash(NULL, name, len));
+	node->nr_objects++;
+	return obj;
+}
+
+int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
+		      u32 flags, struct pkram_object **out)
+{
+	struct pkram_object *obj;
+	int ret = 0;
+
+	down_read(&node->rwsem);
+	mutex_lock(&node->objects_lock);
+	obj = object_find(node, name, len);
+	if (obj) {
+		if ((flags & PKRAM_OBJ_CREATE) && (flags & PKRAM_OBJ_EXCL))
+			ret = -EEXIST;
+	} else if (!(flags & PKRAM_OBJ_CREATE)) {
+		ret = -ENOENT;
+	} else if (node->state != PKRAM_NODE_STATE_OPEN) {
+		ret = -EROFS;
+	} else {
+		obj = pkram_object_add(node, name, len);
+		if (IS_ERR(obj))
+			ret = PTR_ERR(obj);
+	}
+	if (!ret) {
+		kref_get(&obj->ref);	/* the caller's fd */
+		*out = obj;
+	}
+	mutex_unlock(&node->objects_lock);
+	up_read(&node->rwsem);
+	return ret;
+}
+
+/* Unlinks an object; open fds keep it until they close. */
+int pkram_object_delete(struct pkram_node *node, const char *name, size_t len)
+{
+	struct pkram_object *obj;
+	int ret = 0;
+
+	down_read(&node->rwsem);
+	mutex_lock(&node->objects_lock);
+	obj = object_find(node, name, len);
+	if (node->state != PKRAM_NODE_STATE_OPEN) {
+		ret = -EROFS;
+	} else if (!obj) {
+		ret = -ENOENT;
+	} else {
+		xa_erase(&node->objects, obj->id);
+		hash_del(&obj->hash);
+		node->nr_objects--;
+		pkram_object_put(obj);
+	}
+	mutex_unlock(&node->objects_lock);
+	up_read(&node->rwsem);
+	return ret;
+}
+
+/* Renames an object, replacing one of the new name unless noreplace. */
+int pkram_object_rename(struct pkram_node *node, const char *old,
+			size_t old_len, const char *new, size_t new_len,
+			bool noreplace)
+{
+	struct pkram_object *obj, *victim;
+	char *name;
+	int ret = 0;
+
+	name = kmemdup_nul(new, new_len, GFP_KERNEL);
+	if (!name)
+		return -ENOMEM;
+	down_read(&node->rwsem);
+	mutex_lock(&node->objects_lock);
+	obj = object_find(node, old, old_len);
+	victim = object_find(node, new, new_len);
+	if (node->state != PKRAM_NODE_STATE_OPEN) {
+		ret = -EROFS;
+	} else if (!obj) {
+		ret = -ENOENT;
+	} else if (victim == obj) {
+		ret = 0;	/* same name: nothing to do */
+	} else if (victim && noreplace) {
+		ret = -EEXIST;
+	} else {
+		if (victim) {
+			xa_erase(&node->objects, victim->id);
+			hash_del(&victim->hash);
+			node->nr_objects--;
+			pkram_object_put(victim);
+		}
+		hash_del(&obj->hash);
+		swap(obj->name, name);
+		obj->name_len = new_len;
+		hash_add(node->by_name, &obj->hash,
+			 full_name_hash(NULL, new, new_len));
+	}
+	mutex_unlock(&node->objects_lock);
+	up_read(&node->rwsem);
+	kfree(name);	/* the old name, or the unused new one */
+	return ret;
+}
+
+/* Describes the first object with id >= cursor; name gets its name. */
+int pkram_object_stat(struct pkram_node *node, u64 cursor,
+		      struct pkram_obj_stat *st, char *name)
+{
+	unsigned long index = cursor;
+	struct pkram_object *obj;
+
+	if (cursor > U32_MAX)
+		return -ENOENT;
+	mutex_lock(&node->objects_lock);
+	obj = xa_find(&node->objects, &index, U32_MAX, XA_PRESENT);
+	if (obj)
+		pkram_object_describe(obj, st, name);
+	mutex_unlock(&node->objects_lock);
+	return obj ? 0 : -ENOENT;
+}
+
+/* Extents of the page stream, and its aligned 2 MiB pieces on aligned pool. */
+static int count_layout(void *ctx, const struct pkram_extent *ext)
+{
+	struct pkram_obj_stat *st = ctx;
+
+	st->nr_huge += pkram_extent_huge_pieces(ext);
+	return 0;
+}
+
+/* The caller holds the node's objects_lock (the name may change otherwise). */
+void pkram_object_describe(struct pkram_object *obj, struct pkram_obj_stat *st,
+			   char *name)
+{
+	lockdep_assert_held(&obj->node->objects_lock);
+	memcpy(name, obj->name, obj->name_len + 1);
+	down_read(&obj->lock);
+	st->nr_extents = obj->stream[PKRAM_FMT_STREAM_PAGES].nr_extents;
+	st->nr_huge = 0;
+	pkram_extents_walk(&obj->stream[PKRAM_FMT_STREAM_PAGES], count_layout,
+			   st);
+	st->id = obj->id;
+	st->page_size = obj->stream[PKRAM_FMT_STREAM_PAGES].size;
+	st->byte_size = obj->stream[PKRAM_FMT_STREAM_BYTES].size;
+	st->data_bytes = (obj->stream[0].nr_pages + obj->stream[1].nr_pages) *
+			 PK_PAGE;
+	st->name_len = obj->name_len;
+	up_read(&obj->lock);
+}

@@ -1,0 +1,272 @@
+// The data path against the real module, inside the VM guest: extents, not
+// pages (a stream written any way is one extent on 2 MiB-aligned pool
+// chunks), SEEK_DATA/SEEK_HOLE, splice and sendfile, and that no byte a
+// stream never wrote shows old pool contents. Run by
+// tests/vm/scenarios/data_path.sh on a pool larger than 4 GiB.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <linux/pkram.h>
+
+#include "pkram/client.hpp"
+
+namespace {
+
+constexpr uint64_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+
+class DataPath : public ::testing::Test {
+      protected:
+	void SetUp() override
+	{
+		auto dev = pkram::Device::open();
+		ASSERT_TRUE(dev.ok()) << dev.error().what();
+		dev_.emplace(std::move(dev.value()));
+		used_before_ = dev_->status()->used_bytes;
+	}
+	void TearDown() override
+	{
+		objects_.clear();
+		for (const auto &n : nodes_)
+			EXPECT_TRUE(dev_->free_node(n).ok()) << n;
+		// Every test gives back exactly what it took.
+		EXPECT_EQ(used_before_, dev_->status()->used_bytes);
+	}
+	pkram::Node node()
+	{
+		std::string n = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+		n = n.substr(0, PKRAM_NODE_NAME_MAX);
+		nodes_.push_back(n);
+		auto node = dev_->create_node(n);
+		EXPECT_TRUE(node.ok()) << node.error().what();
+		return std::move(node.value());
+	}
+	pkram::Object &object(pkram::Node &n, const std::string &name)
+	{
+		auto o = n.open_object(name, {.create = true});
+		EXPECT_TRUE(o.ok()) << o.error().what();
+		objects_.push_back(std::move(o.value()));
+		return objects_.back();
+	}
+	std::optional<pkram::Device> dev_;
+	std::vector<std::string> nodes_;
+	std::deque<pkram::Object> objects_; // references stay valid as it grows
+	uint64_t used_before_ = 0;
+};
+
+std::string random_bytes(size_t n, unsigned seed)
+{
+	std::mt19937_64 rng(seed);
+	std::string s(n, '\0');
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		uint64_t v = rng();
+		std::memcpy(&s[i], &v, 8);
+	}
+	return s;
+}
+
+bool all_zero(const std::string &s, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (s[i])
+			return false;
+	return true;
+}
+
+// The case: 4 GiB + 8 KiB with 1 MiB pwrites is one extent, every
+// whole 2 MiB of it on aligned pool memory; the bytes come back.
+TEST_F(DataPath, FourGiBWrittenInMiBPiecesIsOneExtent)
+{
+	auto n = node();
+	auto &o = object(n, "big");
+	std::string piece(MiB, '\0');
+	const uint64_t size = 4 * GiB + 8 * KiB;
+	for (uint64_t off = 0; off < size; off += MiB) {
+		std::memset(piece.data(), static_cast<int>(off / MiB % 251), piece.size());
+		size_t len = std::min<uint64_t>(MiB, size - off);
+		ASSERT_TRUE(o.pwrite_all(piece.data(), len, off).ok()) << off;
+	}
+	auto info = o.info();
+	ASSERT_TRUE(info.ok());
+	EXPECT_EQ(size, info->page_size);
+	EXPECT_EQ(1u, info->nr_extents);
+	EXPECT_EQ(2048u, info->nr_huge);
+	EXPECT_EQ(size, info->data_bytes);
+	std::string back(MiB, '\0');
+	for (uint64_t off : {uint64_t{0}, 2047 * MiB, 4 * GiB}) {
+		auto got = o.pread(back.data(), back.size(), off);
+		ASSERT_TRUE(got.ok());
+		ASSERT_GT(*got, 0u);
+		EXPECT_EQ(std::string(*got, static_cast<char>(off / MiB % 251)), back.substr(0, *got)) << off;
+	}
+}
+
+// 4 KiB writes, the size head(1) and cp write in, still make one extent.
+TEST_F(DataPath, SmallSequentialWritesMakeOneExtent)
+{
+	auto n = node();
+	auto &o = object(n, "small");
+	std::string data = random_bytes(8 * MiB, 1);
+	for (size_t off = 0; off < data.size(); off += 4 * KiB)
+		ASSERT_TRUE(o.pwrite_all(data.data() + off, 4 * KiB, off).ok());
+	EXPECT_EQ(1u, o.info()->nr_extents);
+	EXPECT_EQ(4u, o.info()->nr_huge);
+	EXPECT_EQ(data, *o.read_all());
+}
+
+// Page faults of a writable mapping, one 4 KiB page at a time.
+TEST_F(DataPath, FaultsMakeOneExtent)
+{
+	auto n = node();
+	auto &o = object(n, "faulted");
+	ASSERT_TRUE(o.truncate(8 * MiB).ok());
+	void *p = ::mmap(nullptr, 8 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, o.fd(), 0);
+	ASSERT_NE(MAP_FAILED, p);
+	auto *bytes = static_cast<unsigned char *>(p);
+	for (size_t off = 0; off < 8 * MiB; off += 4 * KiB) {
+		EXPECT_EQ(0, bytes[off + 17]) << "a fresh page reads zero";
+		bytes[off] = static_cast<unsigned char>(off / (4 * KiB));
+	}
+	ASSERT_EQ(0, ::munmap(p, 8 * MiB));
+	EXPECT_EQ(1u, o.info()->nr_extents);
+	EXPECT_EQ(4u, o.info()->nr_huge);
+	unsigned char c = 0;
+	ASSERT_TRUE(o.pread(&c, 1, 5 * MiB).ok());
+	EXPECT_EQ(static_cast<unsigned char>(5 * MiB / (4 * KiB)), c);
+}
+
+TEST_F(DataPath, SeekDataAndHoleFollowTheExtents)
+{
+	auto n = node();
+	auto &o = object(n, "sparse");
+	std::string page(4 * KiB, 'd');
+	ASSERT_TRUE(o.pwrite_all(page.data(), page.size(), 0).ok());
+	ASSERT_TRUE(o.pwrite_all(page.data(), page.size(), 10 * MiB).ok());
+	ASSERT_TRUE(o.truncate(20 * MiB).ok());
+	int fd = o.fd();
+	EXPECT_EQ(0, ::lseek(fd, 0, SEEK_DATA));
+	EXPECT_EQ(off_t(4 * KiB), ::lseek(fd, 0, SEEK_HOLE));
+	EXPECT_EQ(off_t(10 * MiB), ::lseek(fd, 4 * KiB, SEEK_DATA));
+	EXPECT_EQ(off_t(10 * MiB + 100), ::lseek(fd, 10 * MiB + 100, SEEK_DATA));
+	EXPECT_EQ(off_t(10 * MiB + 4 * KiB), ::lseek(fd, 10 * MiB, SEEK_HOLE));
+	errno = 0;
+	EXPECT_EQ(-1, ::lseek(fd, 10 * MiB + 4 * KiB, SEEK_DATA));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(off_t(15 * MiB), ::lseek(fd, 15 * MiB, SEEK_HOLE));
+	errno = 0;
+	EXPECT_EQ(-1, ::lseek(fd, 20 * MiB, SEEK_HOLE));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(2u, o.info()->nr_extents);
+	EXPECT_EQ(8 * KiB, o.info()->data_bytes);
+}
+
+// A kernel-side copy out of an object into tmpfs gives identical bytes.
+TEST_F(DataPath, SendfileIntoTmpfs)
+{
+	auto n = node();
+	auto &o = object(n, "src");
+	std::string data = random_bytes(16 * MiB + 123, 2);
+	ASSERT_TRUE(o.pwrite_all(data.data(), data.size(), 0).ok());
+	int out = ::open("/tmp/sendfile.out", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ASSERT_GE(out, 0);
+	off_t in_off = 0;
+	size_t left = data.size();
+	while (left) {
+		ssize_t n_sent = ::sendfile(out, o.fd(), &in_off, left);
+		ASSERT_GT(n_sent, 0) << std::strerror(errno);
+		left -= static_cast<size_t>(n_sent);
+	}
+	std::string back(data.size(), '\0');
+	ASSERT_EQ(ssize_t(data.size()), ::pread(out, back.data(), back.size(), 0));
+	::close(out);
+	::unlink("/tmp/sendfile.out");
+	EXPECT_TRUE(data == back);
+}
+
+// splice(2) both ways through a pipe: object -> pipe -> object.
+TEST_F(DataPath, SpliceBothWays)
+{
+	auto n = node();
+	auto &src = object(n, "src");
+	auto &dst = object(n, "dst");
+	std::string data = random_bytes(3 * MiB + 5, 3);
+	ASSERT_TRUE(src.pwrite_all(data.data(), data.size(), 0).ok());
+	int pipefd[2];
+	ASSERT_EQ(0, ::pipe(pipefd));
+	loff_t in = 0, out = 0;
+	while (in < loff_t(data.size())) {
+		ssize_t got = ::splice(src.fd(), &in, pipefd[1], nullptr, 64 * KiB, 0);
+		ASSERT_GT(got, 0) << std::strerror(errno);
+		while (got > 0) {
+			ssize_t put = ::splice(pipefd[0], nullptr, dst.fd(), &out, static_cast<size_t>(got), 0);
+			ASSERT_GT(put, 0) << std::strerror(errno);
+			got -= put;
+		}
+	}
+	::close(pipefd[0]);
+	::close(pipefd[1]);
+	EXPECT_TRUE(data == *dst.read_all());
+}
+
+// Pages a stream has but never wrote read as zeros, however the size moved:
+// first the pool is filled with a pattern, freed, and then reused.
+TEST_F(DataPath, UnwrittenBytesReadZeroOnReusedPool)
+{
+	{
+		auto dirty = dev_->create_node("dirty");
+		ASSERT_TRUE(dirty.ok());
+		auto o = dirty->open_object("o", {.create = true});
+		std::string junk(64 * MiB, '\xaa');
+		ASSERT_TRUE(o->pwrite_all(junk.data(), junk.size(), 0).ok());
+	}
+	ASSERT_TRUE(dev_->free_node("dirty").ok());
+	auto n = node();
+	auto &o = object(n, "o");
+	// A byte in the middle of a chunk, then one past a gap.
+	ASSERT_TRUE(o.pwrite_all("x", 1, 1 * MiB + 3).ok());
+	ASSERT_TRUE(o.pwrite_all("y", 1, 5 * MiB + 7).ok());
+	// Grown by truncate, then shrunk and grown again.
+	ASSERT_TRUE(o.truncate(9 * MiB).ok());
+	ASSERT_TRUE(o.truncate(5 * MiB + 100).ok());
+	ASSERT_TRUE(o.truncate(7 * MiB).ok());
+	std::string all = *o.read_all();
+	ASSERT_EQ(7 * MiB, all.size());
+	EXPECT_EQ('x', all[1 * MiB + 3]);
+	EXPECT_EQ('y', all[5 * MiB + 7]);
+	all[1 * MiB + 3] = all[5 * MiB + 7] = 0;
+	EXPECT_TRUE(all_zero(all, 0, all.size())) << "old pool bytes leaked";
+	// The last page of a mapping shows zeros past the size.
+	auto &m = object(n, "m");
+	ASSERT_TRUE(m.pwrite_all("z", 1, 4 * KiB + 10).ok());
+	void *p = ::mmap(nullptr, 8 * KiB, PROT_READ, MAP_SHARED, m.fd(), 0);
+	ASSERT_NE(MAP_FAILED, p);
+	std::string mapped(static_cast<char *>(p), 8 * KiB);
+	::munmap(p, 8 * KiB);
+	EXPECT_EQ('z', mapped[4 * KiB + 10]);
+	mapped[4 * KiB + 10] = 0;
+	EXPECT_TRUE(all_zero(mapped, 0, mapped.size()));
+}
+
+// Many small files do not each hold a 2 MiB chunk: they cost their pages.
+TEST_F(DataPath, SmallObjectsCostTheirPages)
+{
+	auto n = node();
+	const uint64_t before = dev_->status()->used_bytes;
+	for (int i = 0; i < 200; i++) {
+		auto &o = object(n, "f" + std::to_string(i));
+		ASSERT_TRUE(o.pwrite_all("hello", 5, 0).ok());
+	}
+	EXPECT_EQ(200 * 4 * KiB, dev_->status()->used_bytes - before);
+	objects_.clear();
+}
+
+} // namespace
