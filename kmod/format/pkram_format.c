@@ -257,6 +257,7 @@ struct reader {
 	const struct pkram_fmt_pool *pool;
 	const struct pkram_fmt_bitmap *claimed;
 	struct pkram_fmt_bitmap *scratch;
+	u64 lo, hi;		/* the pages set in scratch lie in [lo, hi) */
 	struct pkram_fmt_error *err;
 	const struct pkram_fmt_block *blk;
 	u64 off;
@@ -265,6 +266,16 @@ struct reader {
 	u64 next;
 	u32 seq;
 };
+
+/* The node's own pages, in scratch; the window keeps clearing it cheap. */
+static void mark(struct reader *r, u64 first, u64 nr)
+{
+	pkram_fmt_set_range(r->scratch, first, nr);
+	if (first < r->lo)
+		r->lo = first;
+	if (first + nr > r->hi)
+		r->hi = first + nr;
+}
 
 static int enter_block(struct reader *r, u64 off)
 {
@@ -299,7 +310,7 @@ static int enter_block(struct reader *r, u64 off)
 		return fmt_fail(r->err, -EBADMSG,
 			    "metadata block %u at offset %#llx has a bad header",
 			    r->seq, (unsigned long long)off);
-	pkram_fmt_set_range(r->scratch, page, 1);
+	mark(r, page, 1);
 	r->blk = blk;
 	r->off = off;
 	r->pos = 0;
@@ -376,35 +387,25 @@ static int check_extent(struct reader *r, const struct pkram_fmt_extent *ext,
 			    "object %llu stream %d: extent at pool page %llu overlaps another node",
 			    (unsigned long long)obj, stream,
 			    (unsigned long long)ext->pool_page);
-	pkram_fmt_set_range(r->scratch, ext->pool_page, ext->nr_pages);
+	mark(r, ext->pool_page, ext->nr_pages);
 	*next_index = ext->index + ext->nr_pages;
 	return 0;
 }
 
-int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
-			struct pkram_fmt_bitmap *claimed,
-			struct pkram_fmt_bitmap *scratch,
-			const struct pkram_fmt_visitor *v,
-			struct pkram_fmt_error *err)
+static int load_node(struct reader *r, u64 head,
+		     const struct pkram_fmt_visitor *v)
 {
-	struct reader r = {
-		.pool = pool, .claimed = claimed, .scratch = scratch, .err = err,
-	};
+	struct pkram_fmt_error *err = r->err;
 	char name[PKRAM_FMT_OBJ_NAME_MAX + 8];
 	struct pkram_fmt_node node;
 	u64 obj, data_pages = 0;
 	u64 i;
 	int ret;
 
-	err->err = 0;
-	err->msg[0] = '\0';
-	err->node[0] = '\0';
-	memset(scratch->words, 0,
-	       pkram_fmt_bitmap_words(scratch->nr_bits) * sizeof(u64));
-	ret = enter_block(&r, head);
+	ret = enter_block(r, head);
 	if (ret)
 		return ret;
-	ret = read_bytes(&r, &node, sizeof(node), "the node record");
+	ret = read_bytes(r, &node, sizeof(node), "the node record");
 	if (ret)
 		return ret;
 	if (node.magic != PKRAM_FMT_NODE_MAGIC ||
@@ -429,7 +430,7 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 		u32 pad;
 		int s;
 
-		ret = read_bytes(&r, &rec, sizeof(rec), "an object record");
+		ret = read_bytes(r, &rec, sizeof(rec), "an object record");
 		if (ret)
 			return ret;
 		if (rec.magic != PKRAM_FMT_OBJECT_MAGIC || rec.reserved ||
@@ -437,7 +438,7 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 			return fmt_fail(err, -EBADMSG, "object %llu: bad record",
 				    (unsigned long long)obj);
 		pad = (8 - rec.name_len % 8) % 8;
-		ret = read_bytes(&r, name, rec.name_len + pad, "an object name");
+		ret = read_bytes(r, name, rec.name_len + pad, "an object name");
 		if (ret)
 			return ret;
 		if (pkram_fmt_check_obj_name(name, rec.name_len) ||
@@ -465,11 +466,11 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 			for (i = 0; i < rec.nr_extents[s]; i++) {
 				struct pkram_fmt_extent ext;
 
-				ret = read_bytes(&r, &ext, sizeof(ext),
+				ret = read_bytes(r, &ext, sizeof(ext),
 						 "an extent");
 				if (ret)
 					return ret;
-				ret = check_extent(&r, &ext, stream_pages,
+				ret = check_extent(r, &ext, stream_pages,
 						   &next_index, obj, s,
 						   node.flags & PKRAM_FMT_NODE_DATA_CRC);
 				if (ret)
@@ -486,20 +487,44 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 			}
 		}
 	}
-	if (r.pos != r.used || r.next)
+	if (r->pos != r->used || r->next)
 		return fmt_fail(err, -EBADMSG, "metadata continues after the last object");
 	if (data_pages != node.nr_data_pages)
 		return fmt_fail(err, -EBADMSG,
 			    "node record counts %llu data pages, extents hold %llu",
 			    (unsigned long long)node.nr_data_pages,
 			    (unsigned long long)data_pages);
-	if (r.seq != node.nr_blocks)
+	if (r->seq != node.nr_blocks)
 		return fmt_fail(err, -EBADMSG,
 			    "node record counts %llu metadata blocks, the chain has %u",
-			    (unsigned long long)node.nr_blocks, r.seq);
-	for (i = 0; i < pkram_fmt_bitmap_words(claimed->nr_bits); i++)
-		claimed->words[i] |= scratch->words[i];
+			    (unsigned long long)node.nr_blocks, r->seq);
 	return 0;
+}
+
+int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
+			struct pkram_fmt_bitmap *claimed,
+			struct pkram_fmt_bitmap *scratch,
+			const struct pkram_fmt_visitor *v,
+			struct pkram_fmt_error *err)
+{
+	struct reader r = {
+		.pool = pool, .claimed = claimed, .scratch = scratch, .err = err,
+		.lo = ~0ULL, .hi = 0,
+	};
+	u64 i;
+	int ret;
+
+	err->err = 0;
+	err->msg[0] = '\0';
+	err->node[0] = '\0';
+	ret = load_node(&r, head, v);
+	/* Only the words the node touched: O(the node's span), not the pool's. */
+	for (i = r.lo / 64; r.hi && i <= (r.hi - 1) / 64; i++) {
+		if (!ret)
+			claimed->words[i] |= scratch->words[i];
+		scratch->words[i] = 0;
+	}
+	return ret;
 }
 
 /* ---- writing a node --------------------------------------------------- */

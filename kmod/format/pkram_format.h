@@ -187,7 +187,8 @@ struct pkram_fmt_visitor {
  * overlapping anything in @claimed or anything else of this node. On success
  * the node's pages (data and metadata) are set in @claimed and 0 is
  * returned; on failure @claimed is unchanged and err says why. @scratch is a
- * bitmap of the pool's size for the node's own pages; it is cleared here.
+ * clear bitmap of the pool's size for the node's own pages; it is left clear,
+ * at a cost that grows with the span of the node's pages, not the pool.
  */
 int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 			struct pkram_fmt_bitmap *claimed,

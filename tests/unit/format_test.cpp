@@ -133,7 +133,12 @@ int load(Pool &p, u64 head, pkram_fmt_error &err, Loaded *out = nullptr)
 			return 0;
 		};
 	}
-	return pkram_fmt_load_node(&p.pool_, head, &p.map_, &scratch, &v, &err);
+	int ret = pkram_fmt_load_node(&p.pool_, head, &p.map_, &scratch, &v, &err);
+	// The validator leaves its scratch map clear, passed or not: the module
+	// reuses one for every node of a restore.
+	for (u64 w : scratch_words)
+		EXPECT_EQ(0u, w) << "scratch left dirty (" << err.msg << ")";
+	return ret;
 }
 
 std::vector<ObjectSpec> two_objects()
