@@ -46,4 +46,25 @@ static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 #define pkram_splice_read	generic_file_splice_read
 #endif
 
+/*
+ * 6.6: ->huge_fault() is told the page order, not an enum page_entry_size
+ * (PMD_ORDER came with the change). A ->huge_fault takes a pkram_fault_size
+ * and turns it into an order with pkram_fault_order().
+ */
+#if PKRAM_KERNEL_SINCE(6, 6)
+#define pkram_fault_size	unsigned int
+static inline unsigned int pkram_fault_order(unsigned int order)
+{
+	return order;
+}
+#else
+#define PMD_ORDER	(PMD_SHIFT - PAGE_SHIFT)
+#define PUD_ORDER	(PUD_SHIFT - PAGE_SHIFT)
+#define pkram_fault_size	enum page_entry_size
+static inline unsigned int pkram_fault_order(enum page_entry_size pe)
+{
+	return pe == PE_SIZE_PMD ? PMD_ORDER : pe == PE_SIZE_PUD ? PUD_ORDER : 0;
+}
+#endif
+
 #endif /* PKRAM_COMPAT_H */

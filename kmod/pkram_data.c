@@ -22,10 +22,12 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/pfn_t.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
+#include "pkram_compat.h"
 #include "pkram_internal.h"
 
 #define PK_PAGE		((u64)PKRAM_FMT_PAGE_SIZE)
@@ -123,6 +125,8 @@ static int stream_back(struct pkram_pool *pool, struct pkram_stream *st,
 		pkram_free_pages(pool, page, n);
 		return ret;
 	}
+	/* Read-only mappings showed the hole as the zero page. */
+	pkram_stream_unmap(st, idx * PK_PAGE, (idx + n) * PK_PAGE);
 	*nr = n;
 	return 0;
 }
@@ -297,8 +301,13 @@ int pkram_object_truncate(struct pkram_pool *pool, struct pkram_object *obj,
 	}
 	down_write(&obj->lock);
 	if (size < st->size) {
-		/* Mappings would keep freed pages: shrink only when unmapped. */
-		if (atomic_read(&node->maps)) {
+		/*
+		 * Mappings and pins would keep freed pages: shrink only when
+		 * unmapped and no page past the new size is held.
+		 */
+		if (atomic_read(&node->maps) ||
+		    (node->exposed &&
+		     pkram_stream_held(pool, st, DIV_ROUND_UP(size, PK_PAGE)))) {
 			ret = -EBUSY;
 			goto out;
 		}
@@ -319,26 +328,77 @@ out_node:
 	return ret;
 }
 
+/* The pfn_t of a pool page: with its struct page when there is one. */
+static pfn_t pool_pfn(struct pkram_pool *pool, u64 page)
+{
+	if (pkram_memmap_page(pool, page))
+		return phys_to_pfn_t(pool->base + (page << PK_SHIFT),
+				     PFN_DEV | PFN_MAP);
+	return phys_to_pfn_t(pool->base + (page << PK_SHIFT), PFN_DEV);
+}
+
 /*
- * Maps one page of a stream. Writable mappings (only of OPEN nodes: seal is
- * refused while they exist) back holes with new zeroed pool pages;
- * read-only ones map the zero page there. Beyond the size, and when the pool
- * is full: SIGBUS.
+ * A 2 MiB mapping for the aligned chunk at idx, when the stream has it on one
+ * aligned pool chunk (a writable mapping backs a wholly free chunk so) and
+ * the pages have struct pages; else VM_FAULT_FALLBACK to 4 KiB.
+ */
+static vm_fault_t fault_pmd(struct pkram_pool *pool, struct pkram_stream *st,
+			    struct vm_fault *vmf, bool writable)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PMD_MASK;
+	u64 idx = linear_page_index(vma, addr), nr;
+	struct pkram_extent ext;
+
+	/* PREEMPT_RT kernels of the 6.1 line have no transparent huge pages. */
+	if (!IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE))
+		return VM_FAULT_FALLBACK;
+	if (addr < vma->vm_start || addr + PMD_SIZE > vma->vm_end ||
+	    idx % CHUNK || idx + CHUNK > DIV_ROUND_UP(st->size, PK_PAGE))
+		return VM_FAULT_FALLBACK;
+	if (!pkram_extent_find(st, idx, &ext) || ext.index >= idx + CHUNK) {
+		/* A wholly unbacked chunk. */
+		if (!writable || stream_back(pool, st, idx, CHUNK, &nr))
+			return VM_FAULT_FALLBACK;
+		zero_in_run(pool, st, idx, nr, 0, round_up(st->size, PK_PAGE));
+		pkram_extent_find(st, idx, &ext);
+	}
+	if (ext.index > idx || ext.index + ext.nr_pages < idx + CHUNK ||
+	    (ext.pool_page + idx - ext.index) % CHUNK)
+		return VM_FAULT_FALLBACK;
+	if (!pkram_memmap_page(pool, ext.pool_page + idx - ext.index))
+		return VM_FAULT_FALLBACK;
+	return vmf_insert_pfn_pmd(vmf, pool_pfn(pool, ext.pool_page + idx -
+						ext.index),
+				  vmf->flags & FAULT_FLAG_WRITE);
+}
+
+/*
+ * Maps a page (order 0) or a 2 MiB chunk (PMD_ORDER) of a stream. Writable
+ * mappings (only of OPEN nodes: seal is refused while they exist) back holes
+ * with new zeroed pool pages; read-only ones map the zero page there, which
+ * a later write replaces. Beyond the size, and when the pool is full:
+ * SIGBUS.
  */
 vm_fault_t pkram_object_fault(struct pkram_pool *pool, struct pkram_object *obj,
-			      int stream, struct vm_fault *vmf)
+			      int stream, struct vm_fault *vmf, unsigned int order)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	bool writable = vma->vm_flags & VM_MAYWRITE;
 	struct pkram_stream *st = &obj->stream[stream];
 	u64 idx = vmf->pgoff, page, nr;
-	unsigned long pfn;
 	vm_fault_t ret;
 
+	if (order && order != PMD_ORDER)
+		return VM_FAULT_FALLBACK;
 	if (writable)
 		down_write(&obj->lock);
 	else
 		down_read(&obj->lock);
+	if (order) {
+		ret = fault_pmd(pool, st, vmf, writable);
+		goto out;
+	}
 	if (idx >= DIV_ROUND_UP(st->size, PK_PAGE)) {
 		ret = VM_FAULT_SIGBUS;
 		goto out;
@@ -352,15 +412,35 @@ vm_fault_t pkram_object_fault(struct pkram_pool *pool, struct pkram_object *obj,
 		zero_in_run(pool, st, idx, nr, 0, round_up(st->size, PK_PAGE));
 		page = pkram_extent_page(st, idx);
 	}
-	pfn = page != PKRAM_FMT_NO_PAGE ? PHYS_PFN(pool->base) + page :
-					  my_zero_pfn(vmf->address);
-	ret = vmf_insert_pfn(vma, vmf->address, pfn);
+	if (page == PKRAM_FMT_NO_PAGE)
+		ret = vmf_insert_mixed(vma, vmf->address,
+				       pfn_to_pfn_t(my_zero_pfn(vmf->address)));
+	else
+		ret = vmf_insert_mixed(vma, vmf->address, pool_pfn(pool, page));
 out:
 	if (writable)
 		up_write(&obj->lock);
 	else
 		up_read(&obj->lock);
 	return ret;
+}
+
+/* True when a page of the stream from from_page on is held (pinned). */
+bool pkram_stream_held(struct pkram_pool *pool, struct pkram_stream *st,
+		       u64 from_page)
+{
+	struct pkram_extent ext;
+	u64 i = from_page;
+
+	while (pkram_extent_find(st, i, &ext)) {
+		u64 skip = i > ext.index ? i - ext.index : 0;
+
+		if (pkram_memmap_held(pool, ext.pool_page + skip,
+				      ext.nr_pages - skip))
+			return true;
+		i = ext.index + ext.nr_pages;
+	}
+	return false;
 }
 
 /* SEEK_DATA / SEEK_HOLE from the extents: the new position or -ENXIO. */

@@ -97,9 +97,8 @@ static int copy_obj_name(u64 uptr, u32 len, char **out)
  * Wraps priv in a new fd: reserve the fd, answer userspace, create the file,
  * install it last. On failure nothing of priv was consumed.
  */
-static int install_fd(struct pkram_ioc_ctx *ctx, void *arg, s32 *fd_field,
-		      const char *name, const struct file_operations *fops,
-		      void *priv, int flags)
+static int install_file(struct pkram_ioc_ctx *ctx, void *arg, s32 *fd_field,
+			struct file *(*make)(void *make_arg), void *make_arg)
 {
 	struct file *file;
 	int fd, ret;
@@ -111,7 +110,7 @@ static int install_fd(struct pkram_ioc_ctx *ctx, void *arg, s32 *fd_field,
 	ret = reply(ctx, arg);
 	if (ret)
 		goto err_put_fd;
-	file = anon_inode_getfile(name, fops, priv, flags);
+	file = make(make_arg);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
 		goto err_put_fd;
@@ -123,6 +122,29 @@ static int install_fd(struct pkram_ioc_ctx *ctx, void *arg, s32 *fd_field,
 err_put_fd:
 	put_unused_fd(fd);
 	return ret;
+}
+
+struct anon_file_args {
+	const char *name;
+	const struct file_operations *fops;
+	void *priv;
+	int flags;
+};
+
+static struct file *make_anon_file(void *arg)
+{
+	struct anon_file_args *a = arg;
+
+	return anon_inode_getfile(a->name, a->fops, a->priv, a->flags);
+}
+
+static int install_fd(struct pkram_ioc_ctx *ctx, void *arg, s32 *fd_field,
+		      const char *name, const struct file_operations *fops,
+		      void *priv, int flags)
+{
+	struct anon_file_args a = { name, fops, priv, flags };
+
+	return install_file(ctx, arg, fd_field, make_anon_file, &a);
 }
 
 /* ---- object fds ------------------------------------------------------- */
@@ -178,11 +200,21 @@ static loff_t obj_llseek(struct file *file, loff_t offset, int whence)
 					PKRAM_OBJ_MAX_SIZE, size);
 }
 
-static vm_fault_t obj_fault(struct vm_fault *vmf)
+static vm_fault_t obj_fault_order(struct vm_fault *vmf, unsigned int order)
 {
 	struct pkram_obj_file *of = vmf->vma->vm_file->private_data;
 
-	return pkram_object_fault(pkram_pool, of->obj, of->stream, vmf);
+	return pkram_object_fault(pkram_pool, of->obj, of->stream, vmf, order);
+}
+
+static vm_fault_t obj_fault(struct vm_fault *vmf)
+{
+	return obj_fault_order(vmf, 0);
+}
+
+static vm_fault_t obj_huge_fault(struct vm_fault *vmf, pkram_fault_size size)
+{
+	return obj_fault_order(vmf, pkram_fault_order(size));
 }
 
 /* Counts mappings per node; .open runs when a mapping is split or copied. */
@@ -206,10 +238,15 @@ static void obj_vm_close(struct vm_area_struct *vma)
 
 static const struct vm_operations_struct pkram_vm_ops = {
 	.fault = obj_fault,
+	.huge_fault = obj_huge_fault,
 	.open = obj_vm_open,
 	.close = obj_vm_close,
 };
 
+/*
+ * Mappings are device-dax-like: struct pages (so get_user_pages works),
+ * 2 MiB PMDs where an extent allows, 4 KiB PTEs elsewhere.
+ */
 static int obj_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct pkram_obj_file *of = file->private_data;
@@ -223,7 +260,8 @@ static int obj_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 	if (!(vma->vm_flags & VM_WRITE))
 		vm_flags_clear(vma, VM_MAYWRITE);	/* cannot become writable later */
-	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_MIXEDMAP | VM_HUGEPAGE | VM_DONTEXPAND |
+		     VM_DONTDUMP);
 	vma->vm_ops = &pkram_vm_ops;
 	/* Under the node's state lock, so a seal sees every writable mapping. */
 	down_read(&node->rwsem);
@@ -231,6 +269,7 @@ static int obj_mmap(struct file *file, struct vm_area_struct *vma)
 		up_read(&node->rwsem);
 		return -EROFS;
 	}
+	WRITE_ONCE(node->exposed, true);
 	obj_vm_open(vma);
 	up_read(&node->rwsem);
 	return 0;
@@ -257,6 +296,7 @@ static const struct file_operations pkram_obj_fops = {
 	.splice_write = iter_file_splice_write,
 	.llseek = obj_llseek,
 	.mmap = obj_mmap,
+	.get_unmapped_area = thp_get_unmapped_area,
 	.release = obj_release,
 	.unlocked_ioctl = obj_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
@@ -416,6 +456,18 @@ static int ioc_node_verify(struct pkram_ioc_ctx *ctx, void *argp)
 	return ret ? ret : reply(ctx, arg);
 }
 
+static struct file *make_obj_file(void *arg)
+{
+	struct pkram_obj_file *of = arg;
+	struct pkram_node *node = of->obj->node;
+	struct file *file;
+
+	file = pkram_stream_file(of->obj, of->stream, &pkram_obj_fops, of,
+				 node->state == PKRAM_NODE_STATE_OPEN ? O_RDWR :
+									O_RDONLY);
+	return file;
+}
+
 static int ioc_obj_open(struct pkram_ioc_ctx *ctx, void *argp)
 {
 	const u32 known = PKRAM_OBJ_CREATE | PKRAM_OBJ_EXCL | PKRAM_OBJ_BYTES;
@@ -445,9 +497,7 @@ static int ioc_obj_open(struct pkram_ioc_ctx *ctx, void *argp)
 						      PKRAM_FMT_STREAM_PAGES;
 	atomic_inc(&node->users);
 	/* A node that is not OPEN hands out read-only object fds. */
-	ret = install_fd(ctx, arg, &arg->fd, "[pkram-object]", &pkram_obj_fops,
-			 of, node->state == PKRAM_NODE_STATE_OPEN ? O_RDWR :
-								    O_RDONLY);
+	ret = install_file(ctx, arg, &arg->fd, make_obj_file, of);
 	if (ret) {
 		pkram_object_put(obj);
 		atomic_dec(&node->users);

@@ -41,6 +41,8 @@ struct pkram_pool {
 	u64 small_chunk;		/* the chunk metadata blocks come from */
 	bool no_free_chunk;		/* no wholly free chunk: skip searching */
 
+	struct pkram_memmap *memmap;	/* struct pages, see pkram_memmap.c */
+
 	u64 token;			/* what the next kernel must be told */
 	u64 generation;
 	u32 restored_nodes;
@@ -54,6 +56,7 @@ struct pkram_stream {
 	u64 size;			/* logical size in bytes */
 	u64 nr_pages;			/* pool pages backing it */
 	u32 nr_extents;
+	struct inode *inode;		/* of its fds and mappings, or NULL */
 };
 
 /* Page indices [index, index + nr_pages) at pool pages from pool_page on. */
@@ -80,6 +83,7 @@ struct pkram_node {
 	atomic_t users;			/* open node and object fds */
 	atomic_t maps;			/* mappings of its objects */
 	atomic_t writable_maps;		/* of which writable (VM_MAYWRITE) */
+	bool exposed;			/* ever mapped: its pages may be pinned */
 
 	struct rw_semaphore rwsem;	/* state, meta_head, nr_meta_blocks */
 	enum pkram_node_state state;
@@ -169,6 +173,7 @@ int pkram_object_rename(struct pkram_node *node, const char *old,
 			size_t old_len, const char *new, size_t new_len,
 			bool noreplace);
 u64 pkram_node_data_pages(struct pkram_node *node);
+bool pkram_node_pages_held(struct pkram_pool *pool, struct pkram_node *node);
 
 /* pkram_data.c: data I/O, truncation, faults, seeking */
 ssize_t pkram_object_read_iter(struct pkram_pool *pool,
@@ -181,9 +186,26 @@ int pkram_object_truncate(struct pkram_pool *pool, struct pkram_object *obj,
 			  int stream, u64 size);
 int pkram_stream_trim(struct pkram_pool *pool, struct pkram_stream *st);
 vm_fault_t pkram_object_fault(struct pkram_pool *pool, struct pkram_object *obj,
-			      int stream, struct vm_fault *vmf);
+			      int stream, struct vm_fault *vmf, unsigned int order);
+bool pkram_stream_held(struct pkram_pool *pool, struct pkram_stream *st,
+		       u64 from_page);
 loff_t pkram_object_seek_data(struct pkram_object *obj, int stream,
 			      loff_t pos, int whence);
+
+/* pkram_memmap.c: struct pages for the pool */
+int pkram_memmap_init(struct pkram_pool *pool);
+void pkram_memmap_exit(struct pkram_pool *pool);
+struct page *pkram_memmap_page(struct pkram_pool *pool, u64 pool_page);
+bool pkram_memmap_held(struct pkram_pool *pool, u64 first, u64 nr);
+
+/* pkram_inode.c: the inodes of object fds and mappings */
+int pkram_inode_init(void);
+void pkram_inode_exit(void);
+struct file *pkram_stream_file(struct pkram_object *obj, int stream,
+			       const struct file_operations *fops, void *priv,
+			       int flags);
+void pkram_stream_unmap(struct pkram_stream *st, u64 from, u64 to);
+void pkram_stream_put_inode(struct pkram_stream *st);
 
 /* pkram_dev.c */
 int pkram_dev_init(void);

@@ -166,7 +166,8 @@ int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 	node = pkram_node_lookup(pool, name, len);
 	if (!node) {
 		ret = -ENOENT;
-	} else if (atomic_read(&node->users)) {
+	} else if (atomic_read(&node->users) ||
+		   pkram_node_pages_held(pool, node)) {
 		/* New users need pool->lock or an existing user: none can come. */
 		ret = -EBUSY;
 	} else {

@@ -18,10 +18,12 @@ void pkram_object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
 {
 	int s;
 
-	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
+		pkram_stream_put_inode(&obj->stream[s]);
 		pkram_stream_destroy(&obj->stream[s],
 				     release_pages ? pkram_release_pages : NULL,
 				     pool);
+	}
 	kfree(obj->name);
 	kfree(obj);
 }
@@ -36,6 +38,26 @@ static void object_release(struct kref *ref)
 void pkram_object_put(struct pkram_object *obj)
 {
 	kref_put(&obj->ref, object_release);
+}
+
+/*
+ * True when a page of a node that was ever mapped is still held beyond its
+ * mappings (pinned by get_user_pages, in a pipe): it must not be freed.
+ * O(pages) of such nodes only; the caller keeps the objects from changing.
+ */
+bool pkram_node_pages_held(struct pkram_pool *pool, struct pkram_node *node)
+{
+	struct pkram_object *obj;
+	unsigned long id;
+	int s;
+
+	if (!node->exposed)
+		return false;
+	xa_for_each(&node->objects, id, obj)
+		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+			if (pkram_stream_held(pool, &obj->stream[s], 0))
+				return true;
+	return false;
 }
 
 /* Data pages of all objects; the caller keeps the objects from changing. */

@@ -271,6 +271,9 @@ static int __init pkram_init(void)
 	}
 	pkram_fmt_set_range(&pool->map, 0, 1);	/* the superblock */
 	pkram_alloc_recount(pool);
+	ret = pkram_inode_init();
+	if (ret)
+		goto err_free_map;
 	pkram_pool = pool;
 
 	restore_nodes(pool);
@@ -289,13 +292,19 @@ static int __init pkram_init(void)
 	ret = sysfs_create_group(pkram_kobj, &pkram_attr_group);
 	if (ret)
 		goto err_kobj;
-	ret = pkram_dev_init();
+	/* After restore, and in the background: see pkram_memmap.c. */
+	ret = pkram_memmap_init(pool);
 	if (ret)
 		goto err_kobj;
+	ret = pkram_dev_init();
+	if (ret)
+		goto err_memmap;
 	pr_info("pool %lluM@%#llx ready: %llu of %llu pages in use\n",
 		size >> 20, base, pool->used_pages, pool->map.nr_bits);
 	return 0;
 
+err_memmap:
+	pkram_memmap_exit(pool);
 err_kobj:
 	kobject_put(pkram_kobj);
 err_nodes:
@@ -303,8 +312,10 @@ err_nodes:
 		pkram_node_destroy(pool, list_first_entry(&pool->nodes,
 							  struct pkram_node,
 							  list), false);
-	kvfree(pool->map.words);
 	pkram_pool = NULL;
+	pkram_inode_exit();
+err_free_map:
+	kvfree(pool->map.words);
 err_unmap:
 	memunmap(pool->fmt.base);
 err_release_region:
@@ -320,6 +331,7 @@ static void __exit pkram_exit(void)
 
 	pkram_dev_exit();
 	kobject_put(pkram_kobj);
+	pkram_memmap_exit(pool);
 	/*
 	 * The pool keeps its bytes, but a reload in the same kernel starts a new
 	 * handover token, so it does not restore them.
@@ -328,6 +340,7 @@ static void __exit pkram_exit(void)
 		pkram_node_destroy(pool, list_first_entry(&pool->nodes,
 							  struct pkram_node,
 							  list), false);
+	pkram_inode_exit();
 	kvfree(pool->map.words);
 	memunmap(pool->fmt.base);
 	release_mem_region(pool->base, pool->size);

@@ -19,7 +19,7 @@ packages=(
 	build-essential cmake ninja-build pkg-config git
 	linux-headers-amd64 kexec-tools qemu-system-x86 busybox-static cpio xz-utils
 	dwarves bpftool kmod libbpf-dev libelf-dev zlib1g-dev clang llvm libclang-rt-14-dev
-	jq attr zstd python3 systemtap-sdt-dev prometheus libfuse3-dev fuse3 libcli11-dev libgtest-dev
+	jq attr zstd lz4 python3 systemtap-sdt-dev prometheus libfuse3-dev fuse3 libcli11-dev libgtest-dev
 	libgmock-dev nlohmann-json3-dev libboost-dev chromium
 	dkms udev systemd e2fsprogs trinity groff-base man-db openssl
 )
@@ -35,14 +35,14 @@ if ((${#missing[@]})); then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The kernels: built for (all of them), and booted in the VM.
+# The kernels: built for (all of them), and booted in the VM (all but rt).
 build_kernels=(6.1 6.1-cloud 6.1-rt 6.12 6.12-cloud 6.12-rt)
-boot_kernels=(6.1 6.12)
+boot_kernels=(6.1 6.12 6.1-cloud 6.12-cloud)
 if (($#)); then
 	build_kernels=("$@")
 	boot_kernels=()
 	for k in "$@"; do
-		[[ $k == *-cloud || $k == *-rt ]] || boot_kernels+=("$k")
+		[[ $k == *-rt ]] || boot_kernels+=("$k")
 	done
 fi
 # A release not found in old package lists is looked up again after an update.
@@ -116,7 +116,13 @@ setup_vm() {
 	mv "$vmdir/vmlinux.tmp" "$vmdir/vmlinux"
 	cp "$kimage/boot/vmlinuz-$kver" "$vmdir/vmlinuz"
 
-	# The initramfs: busybox, the modules needed to reach the host root over 9p
+	# How the guest reaches the host root: 9p, or virtiofs where the kernel
+	# has no 9p (the cloud flavors).
+	local share=9p fsmods='9pnet_virtio 9p'
+	if ! grep -q '^CONFIG_9P_FS=' "$kimage/boot/config-$kver"; then
+		share=virtiofs fsmods=virtiofs
+	fi
+	# The initramfs: busybox, the modules needed to reach the host root
 	# (and a virtio disk with ext4, for scenarios whose root persists), and the init that builds an overlay root on it.
 	initrd=$(mktemp -d)
 	mkdir -p "$initrd"/{bin,dev,proc,sys,mnt,newroot,lib/modules}
@@ -126,7 +132,7 @@ setup_vm() {
 	done
 	moddir=$kimage/lib/modules/$kver
 	mkdir -p "$initrd/lib/modules/$kver"
-	needed=$(for m in virtio_pci 9pnet_virtio 9p overlay virtio_blk ext4 crc32c_generic; do
+	needed=$(for m in virtio_pci $fsmods overlay virtio_blk ext4 crc32c_generic; do
 		modprobe -d "$kimage" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
 	done | sort -u)
 	for ko in $needed; do
@@ -141,6 +147,7 @@ setup_vm() {
 	(cd "$initrd" && find . | cpio -o -H newc --quiet | gzip -1) >"$vmdir/initramfs.cpio.gz"
 	rm -rf "$initrd"
 	echo "$kver" >"$vmdir/kver"
+	echo "$share" >"$vmdir/share"
 	touch "$stamp"
 	echo "setup: VM assets for $kver are ready in $vmdir"
 }

@@ -85,8 +85,9 @@ Result<std::vector<MemRange>> read_firmware_memmap(const std::string &dir)
 
 Result<PoolPlan> plan_pool(const std::vector<MemRange> &map, uint64_t size)
 {
-	if (size < MiB || size % (2 * MiB))
-		return make_error(EINVAL, "the pool size must be a multiple of 2 MiB, at least 2 MiB");
+	// The module's rule: 2 MiB chunks, the superblock's and at least one for data.
+	if (size < 4 * MiB || size % (2 * MiB))
+		return make_error(EINVAL, "the pool size must be a multiple of 2 MiB, at least 4 MiB");
 	uint64_t total_ram = 0, largest = 0;
 	for (const auto &r : map)
 		if (r.type == "System RAM") {

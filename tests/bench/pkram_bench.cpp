@@ -3,14 +3,20 @@
 // the memcpy bandwidth measured in the same guest run.
 //
 //   pkram_bench memcpy MIB            memcpy bandwidth over MIB-sized buffers
-//   pkram_bench fill NODE MIB LAYOUT  new node of MIB MiB, LAYOUT contiguous or
-//                                     fragmented (two objects written 4 KiB at a
-//                                     time in turn, so no extent is longer than
-//                                     4 KiB); then the seal, timed
-//   pkram_bench ingest HOW MIB        write() or mmap MIB MiB into a new object
+//   pkram_bench fill NODE MIB LAYOUT  new node of MIB MiB (0: an empty node),
+//                                     LAYOUT contiguous or fragmented (every
+//                                     other 4 KiB page of an object, so every
+//                                     extent is one page); then the seal, timed
+//   pkram_bench ingest HOW MIB        write() (then pread back) or mmap MIB MiB
+//                                     into a new object
+//   pkram_bench tmpfs DIR MIB         the kernel copy ceiling on tmpfs: pwrite
+//                                     of 1 MiB pieces into a new file, pread
+//                                     back, and mmap fault-in of a new file
 //   pkram_bench read NODE             read every object of a node (readable,
 //                                     and a checksum to compare)
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -85,18 +91,13 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 			if (auto s = obj->pwrite_all(chunk.data(), MiB, off); !s)
 				return fail(s.error());
 	} else {
-		// Two objects filled a page at a time in turn: the pool hands out
-		// pages in order, so each object's extents are single pages.
-		auto a = node->open_object("even", {.create = true});
-		auto b = node->open_object("odd", {.create = true});
-		if (!a || !b)
-			return fail(!a ? a.error() : b.error());
-		for (size_t off = 0; off < mib * MiB / 2; off += 4096) {
-			if (auto s = a->pwrite_all(chunk.data() + off % MiB, 4096, off); !s)
+		// Every other page of the object: each extent is one 4 KiB page.
+		auto obj = node->open_object("sparse", {.create = true});
+		if (!obj)
+			return fail(obj.error());
+		for (size_t off = 0; off < mib * MiB; off += 4096)
+			if (auto s = obj->pwrite_all(chunk.data() + off % MiB, 4096, 2 * off); !s)
 				return fail(s.error());
-			if (auto s = b->pwrite_all(chunk.data() + off % MiB, 4096, off); !s)
-				return fail(s.error());
-		}
 	}
 	double write_s = seconds_since(t0);
 	auto objects = node->objects();
@@ -122,9 +123,15 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 	return 0;
 }
 
-// Seconds to put mib MiB into a new object of node through write() or mmap.
-pkram::Result<double> timed_ingest(pkram::Node &node, const std::string &how, size_t mib)
+struct Ingest {
+	double seconds = 0, read_seconds = 0;
+};
+
+// Seconds to put mib MiB into a new object of node through write() or mmap
+// (and, for write, to pread it back).
+pkram::Result<Ingest> timed_ingest(pkram::Node &node, const std::string &how, size_t mib)
 {
+	Ingest r;
 	auto obj = node.open_object("data", {.create = true});
 	if (!obj)
 		return obj.error();
@@ -135,6 +142,13 @@ pkram::Result<double> timed_ingest(pkram::Node &node, const std::string &how, si
 		for (size_t off = 0; off < mib * MiB; off += MiB)
 			if (auto s = obj->pwrite_all(chunk.data(), MiB, off); !s)
 				return s.error();
+		r.seconds = seconds_since(t0);
+		t0 = Clock::now();
+		for (size_t off = 0; off < mib * MiB; off += MiB)
+			if (auto n = obj->pread(chunk.data(), MiB, off); !n)
+				return n.error();
+		r.read_seconds = seconds_since(t0);
+		return r;
 	} else {
 		if (auto s = obj->truncate(mib * MiB); !s)
 			return s.error();
@@ -145,7 +159,8 @@ pkram::Result<double> timed_ingest(pkram::Node &node, const std::string &how, si
 			std::memcpy(static_cast<char *>(p) + off, chunk.data(), MiB);
 		munmap(p, mib * MiB);
 	}
-	return seconds_since(t0);
+	r.seconds = seconds_since(t0);
+	return r;
 }
 
 int bench_ingest(const std::string &how, size_t mib)
@@ -154,7 +169,7 @@ int bench_ingest(const std::string &how, size_t mib)
 	if (!dev)
 		return fail(dev.error());
 	std::string name = "ingest-" + how;
-	pkram::Result<double> seconds = 0.0;
+	pkram::Result<Ingest> seconds = Ingest{};
 	{
 		auto node = dev->create_node(name);
 		if (!node)
@@ -166,9 +181,58 @@ int bench_ingest(const std::string &how, size_t mib)
 	if (!seconds)
 		return fail(seconds.error());
 	std::printf("%s\n",
-		    nlohmann::json{{"probe", "ingest"}, {"how", how}, {"bytes", mib * MiB}, {"seconds", *seconds}}
+		    nlohmann::json{{"probe", "ingest"},
+				   {"how", how},
+				   {"bytes", mib * MiB},
+				   {"seconds", seconds->seconds},
+				   {"read_seconds", seconds->read_seconds}}
 			    .dump()
 			    .c_str());
+	return 0;
+}
+
+// The same work on tmpfs: what the kernel's own page cache path costs.
+int bench_tmpfs(const std::string &dir, size_t mib)
+{
+	std::vector<char> chunk(MiB);
+	fill_pattern(chunk.data(), chunk.size(), 7);
+	std::string path = dir + "/pkram-bench-tmpfs";
+	::unlink(path.c_str());
+	int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0)
+		return fail(pkram::errno_error("open " + path));
+	auto t0 = Clock::now();
+	for (size_t off = 0; off < mib * MiB; off += MiB)
+		if (::pwrite(fd, chunk.data(), MiB, static_cast<off_t>(off)) != static_cast<ssize_t>(MiB))
+			return fail(pkram::errno_error("pwrite"));
+	double write_s = seconds_since(t0);
+	t0 = Clock::now();
+	for (size_t off = 0; off < mib * MiB; off += MiB)
+		if (::pread(fd, chunk.data(), MiB, static_cast<off_t>(off)) != static_cast<ssize_t>(MiB))
+			return fail(pkram::errno_error("pread"));
+	double read_s = seconds_since(t0);
+	::close(fd);
+	::unlink(path.c_str());
+	fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(mib * MiB)) != 0)
+		return fail(pkram::errno_error("ftruncate"));
+	t0 = Clock::now();
+	void *p = mmap(nullptr, mib * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail(pkram::errno_error("mmap"));
+	for (size_t off = 0; off < mib * MiB; off += MiB)
+		std::memcpy(static_cast<char *>(p) + off, chunk.data(), MiB);
+	munmap(p, mib * MiB);
+	double mmap_s = seconds_since(t0);
+	::close(fd);
+	::unlink(path.c_str());
+	std::printf("%s\n", nlohmann::json{{"probe", "tmpfs"},
+					   {"bytes", mib * MiB},
+					   {"pwrite_seconds", write_s},
+					   {"pread_seconds", read_s},
+					   {"mmap_seconds", mmap_s}}
+				    .dump()
+				    .c_str());
 	return 0;
 }
 
@@ -225,7 +289,9 @@ int main(int argc, char **argv)
 		return bench_ingest(a[1], std::stoul(a[2]));
 	if (a.size() == 2 && a[0] == "read")
 		return bench_read(a[1]);
+	if (a.size() == 3 && a[0] == "tmpfs")
+		return bench_tmpfs(a[1], std::stoul(a[2]));
 	std::fprintf(stderr, "usage: pkram_bench memcpy MIB | fill NODE MIB contiguous|fragmented | "
-			     "ingest write|mmap MIB | read NODE\n");
+			     "ingest write|mmap MIB | tmpfs DIR MIB | read NODE\n");
 	return 2;
 }

@@ -4,7 +4,8 @@ overhead from trace_overhead) become bench.json, a Markdown table and an SVG
 plot. Every figure is a ratio within one guest run: a time divided by the
 time memcpy takes for the same bytes at the bandwidth measured in that run.
 
-usage: report.py BUILD_DIR OUT_DIR
+usage: report.py BUILD_DIR OUT_DIR [KERNEL_RELEASE]
+(a kernel other than the default one has its results in vm-results/RELEASE/)
 """
 import json
 import sys
@@ -33,8 +34,11 @@ SEED_BYTES = 100 * (1 << 30)
 
 def main() -> int:
     build, out = Path(sys.argv[1]), Path(sys.argv[2])
+    default_kver = (build / "vm/default/kver").read_text().strip()
+    kver = sys.argv[3] if len(sys.argv) > 3 else default_kver
+    results = build / "vm-results" if kver == default_kver else build / "vm-results" / kver
     out.mkdir(parents=True, exist_ok=True)
-    probes = [json.loads(line) for line in (build / "vm-results/bench/bench.jsonl").read_text().splitlines() if line]
+    probes = [json.loads(line) for line in (results / "bench/bench.jsonl").read_text().splitlines() if line]
     memcpy = next(p for p in probes if p["probe"] == "memcpy")
     bw = memcpy["bytes_per_second"]
 
@@ -69,15 +73,48 @@ def main() -> int:
     cp = next((p["seconds"] for p in tree if p["how"] == "cp -a"), None)
     tree_rows = [{**p, "vs_cp_a": p["seconds"] / cp if cp else None} for p in tree]
     peer = {p["how"]: p for p in probes if p["probe"] == "peer"}
-    trace_file = build / "vm-results/trace_overhead/trace-overhead.json"
+    trace_file = results / "trace_overhead/trace-overhead.json"
     tracing = json.loads(trace_file.read_text()) if trace_file.exists() else None
     seed = [{"operation": op, "config": cfg, "unoptimized_ms": a, "optimized_ms": b,
              "unoptimized_vs_memcpy": a / 1000 / (SEED_BYTES / SEED_ASSUMED_MEMCPY_BYTES_PER_S),
              "optimized_vs_memcpy": b / 1000 / (SEED_BYTES / SEED_ASSUMED_MEMCPY_BYTES_PER_S)}
             for (op, cfg), (a, b) in SEED_TABLE.items()]
 
+    tmpfs = next((p for p in probes if p["probe"] == "tmpfs"), None)
+    empty_seal = next((p["seal_seconds"] for p in probes if p["probe"] == "empty_node"), None)
+    empty_restore = next((p["kernel_restore_seconds"] for p in probes if p["probe"] == "empty_node_restore"), None)
+    pool_size = {p["pool_bytes"]: p["kernel_restore_seconds"] for p in probes if p["probe"] == "restore_pool_size"}
+
+    def pick(rows, layout, nbytes, key):
+        return next((r[key] for r in rows if r["layout"] == layout and r["bytes"] == nbytes), None)
+
+    def throughput(how, key="seconds"):
+        i = next((p for p in probes if p["probe"] == "ingest" and p["how"] == how), None)
+        return i["bytes"] / i[key] if i and i.get(key) else None
+
+    def div(a, b):
+        return a / b if a is not None and b else None
+
+    G = 1 << 30
+    summary = {
+        # time ratios: smaller is better
+        "seal_growth_contiguous": growth(seal, "seal_seconds", "contiguous"),
+        "seal_4g_contiguous_vs_memcpy": pick(seal, "contiguous", 4 * G, "seal_vs_memcpy"),
+        "restore_4g_contiguous_vs_memcpy": pick(restore, "contiguous", 4 * G, "restore_vs_memcpy"),
+        "restore_growth_fragmented": growth(restore, "kernel_restore_seconds", "fragmented"),
+        "restore_pool_size_ratio": div(pool_size.get(4608 << 20), pool_size.get(1024 << 20)),
+        # throughput ratios: bigger is better
+        "pwrite_vs_tmpfs": div(throughput("write"), tmpfs["bytes"] / tmpfs["pwrite_seconds"]) if tmpfs else None,
+        "mmap_vs_tmpfs": div(throughput("mmap"), tmpfs["bytes"] / tmpfs["mmap_seconds"]) if tmpfs else None,
+        "read_vs_tmpfs": div(throughput("write", "read_seconds"), tmpfs["bytes"] / tmpfs["pread_seconds"])
+        if tmpfs else None,
+        "empty_node_seal_seconds": empty_seal,
+        "empty_node_restore_seconds": empty_restore,
+    }
     result = {
-        "memcpy": memcpy, "load_empty_seconds": load_empty, "seal": seal, "restore": restore,
+        "summary": summary, "kernel": kver,
+        "memcpy": memcpy, "tmpfs": tmpfs, "load_empty_seconds": load_empty, "seal": seal, "restore": restore,
+        "restore_pool_size": {str(k): v for k, v in pool_size.items()},
         "seal_growth_largest_over_smallest": {l: growth(seal, "seal_seconds", l) for l in ("contiguous", "fragmented")},
         "restore_growth_largest_over_smallest": {l: growth(restore, "kernel_restore_seconds", l)
                                                  for l in ("contiguous", "fragmented")},
@@ -88,6 +125,11 @@ def main() -> int:
 
     md = []
     md.append(f"memcpy in the guest: {bw / MiB:.0f} MiB/s (the unit of every ratio below)\n")
+    md.append("| summary figure | value |")
+    md.append("|---|---:|")
+    for k, v in summary.items():
+        md.append(f"| `{k}` | {v:.4g} |" if isinstance(v, float) else f"| `{k}` | {v} |")
+    md.append("")
     md.append("| node | layout | extents | seal ÷ memcpy | restore ÷ memcpy | read ÷ memcpy |")
     md.append("|---:|---|---:|---:|---:|---:|")
     for s in seal:
@@ -104,6 +146,10 @@ def main() -> int:
     md.append("|---|---:|---:|")
     for i in ingest:
         md.append(f"| {i['how']} | {i['bytes_per_second'] / MiB:.0f} | {i['vs_memcpy_throughput']:.3f} |")
+    if tmpfs:
+        for key, what in (("pwrite_seconds", "tmpfs pwrite (the unit)"), ("pread_seconds", "tmpfs pread (the unit)"),
+                          ("mmap_seconds", "tmpfs mmap fault-in (the unit)")):
+            md.append(f"| {what} | {tmpfs['bytes'] / tmpfs[key] / MiB:.0f} | {tmpfs['bytes'] / tmpfs[key] / bw:.3f} |")
     md.append("\n| restore a 512 MiB tree into tmpfs | seconds | ÷ cp -a |")
     md.append("|---|---:|---:|")
     for t in tree_rows:

@@ -6,10 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <random>
@@ -267,6 +273,173 @@ TEST_F(DataPath, SmallObjectsCostTheirPages)
 	}
 	EXPECT_EQ(200 * 4 * KiB, dev_->status()->used_bytes - before);
 	objects_.clear();
+}
+
+long minor_faults()
+{
+	rusage ru{};
+	::getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
+// A mapping of an object is made of 2 MiB PMDs where its extent allows:
+// touching every 4 KiB page of 64 MiB takes one fault per 2 MiB, not 16384.
+// (smaps' FilePmdMapped does not count ZONE_DEVICE pages, as for device-dax,
+// so the fault count is the evidence.)
+TEST_F(DataPath, MappingsUsePmds)
+{
+	auto n = node();
+	auto &o = object(n, "pmd");
+	std::string data = random_bytes(64 * MiB, 4);
+	ASSERT_TRUE(o.pwrite_all(data.data(), data.size(), 0).ok());
+	ASSERT_EQ(32u, o.info()->nr_huge);
+	void *p = ::mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, o.fd(), 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(p) % (2 * MiB)) << "2 MiB-aligned address";
+	const auto *bytes = static_cast<const unsigned char *>(p);
+	long before = minor_faults();
+	unsigned sum = 0;
+	for (size_t off = 0; off < data.size(); off += 4 * KiB)
+		sum += bytes[off];
+	long faults = minor_faults() - before;
+	EXPECT_LE(faults, 64) << "faults for 64 MiB (sum " << sum << ")";
+	EXPECT_EQ(0, std::memcmp(bytes, data.data(), data.size()));
+	// Writable mappings of holes get whole chunks too.
+	auto &w = object(n, "pmd-write");
+	ASSERT_TRUE(w.truncate(16 * MiB).ok());
+	void *q = ::mmap(nullptr, 16 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd(), 0);
+	ASSERT_NE(MAP_FAILED, q);
+	before = minor_faults();
+	for (size_t off = 0; off < 16 * MiB; off += 4 * KiB)
+		static_cast<unsigned char *>(q)[off] = 1;
+	EXPECT_LE(minor_faults() - before, 16);
+	EXPECT_EQ(8u, w.info()->nr_huge);
+	::munmap(q, 16 * MiB);
+	::munmap(p, data.size());
+}
+
+// get_user_pages works on a mapping: process_vm_readv pins the pages.
+TEST_F(DataPath, ProcessVmReadvReadsAMapping)
+{
+	auto n = node();
+	auto &o = object(n, "gup");
+	std::string data = random_bytes(4 * MiB, 5);
+	ASSERT_TRUE(o.pwrite_all(data.data(), data.size(), 0).ok());
+	void *p = ::mmap(nullptr, data.size(), PROT_READ, MAP_SHARED, o.fd(), 0);
+	ASSERT_NE(MAP_FAILED, p);
+	std::string back(data.size(), '\0');
+	iovec local{back.data(), back.size()}, remote{p, data.size()};
+	EXPECT_EQ(ssize_t(data.size()), ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0))
+		<< std::strerror(errno);
+	EXPECT_TRUE(data == back);
+	::munmap(p, data.size());
+}
+
+// O_DIRECT reads from a file on ext4 (a loop device, set up by the
+// scenario) straight into a writable pkram mapping: the block layer pins
+// the mapping's pages and DMAs into them.
+TEST_F(DataPath, ODirectReadIntoAMapping)
+{
+	const char *path = std::getenv("PKRAM_DIRECT_FILE");
+	ASSERT_NE(nullptr, path) << "the scenario sets PKRAM_DIRECT_FILE";
+	int fd = ::open(path, O_RDONLY | O_DIRECT);
+	ASSERT_GE(fd, 0) << std::strerror(errno);
+	std::string want(8 * MiB, '\0');
+	int plain = ::open(path, O_RDONLY);
+	ASSERT_EQ(ssize_t(want.size()), ::pread(plain, want.data(), want.size(), 0));
+	::close(plain);
+	auto n = node();
+	auto &o = object(n, "direct");
+	ASSERT_TRUE(o.truncate(want.size()).ok());
+	void *p = ::mmap(nullptr, want.size(), PROT_READ | PROT_WRITE, MAP_SHARED, o.fd(), 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(ssize_t(want.size()), ::pread(fd, p, want.size(), 0)) << std::strerror(errno);
+	::close(fd);
+	EXPECT_EQ(0, std::memcmp(p, want.data(), want.size()));
+	::munmap(p, want.size());
+	EXPECT_TRUE(want == *o.read_all());
+}
+
+// Pages a pipe holds (vmsplice takes references, as get_user_pages does)
+// keep the node: it cannot be freed, even with every mapping and fd gone,
+// until the pipe lets go.
+TEST_F(DataPath, PagesHeldByAPipeKeepTheNode)
+{
+	int pipefd[2];
+	ASSERT_EQ(0, ::pipe(pipefd));
+	{
+		auto held = dev_->create_node("held");
+		ASSERT_TRUE(held.ok());
+		auto o = held->open_object("o", {.create = true});
+		ASSERT_TRUE(o.ok());
+		ASSERT_TRUE(o->truncate(4 * MiB).ok());
+		void *p = ::mmap(nullptr, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd(), 0);
+		ASSERT_NE(MAP_FAILED, p);
+		std::memset(p, 7, 4 * MiB);
+		iovec iov{p, 64 * KiB};
+		ASSERT_EQ(ssize_t(64 * KiB), ::vmsplice(pipefd[1], &iov, 1, 0)) << std::strerror(errno);
+		::munmap(p, 4 * MiB);
+	}
+	auto busy = dev_->free_node("held");
+	ASSERT_FALSE(busy.ok());
+	EXPECT_EQ(EBUSY, busy.error().errnum);
+	std::string drained(64 * KiB, '\0');
+	ASSERT_EQ(ssize_t(drained.size()), ::read(pipefd[0], drained.data(), drained.size()));
+	EXPECT_EQ(std::string(64 * KiB, '\7'), drained);
+	::close(pipefd[0]);
+	::close(pipefd[1]);
+	EXPECT_TRUE(dev_->free_node("held").ok());
+}
+
+bool kernel_at_least(int major, int minor)
+{
+	utsname u{};
+	::uname(&u);
+	int ma = 0, mi = 0;
+	std::sscanf(u.release, "%d.%d", &ma, &mi);
+	return ma > major || (ma == major && mi >= minor);
+}
+
+// A long-term pin (FOLL_LONGTERM, as VFIO takes it) through io_uring fixed
+// buffers: it holds the node until unregistered. io_uring of the 6.1 line
+// takes no file-backed memory at all (shmem and hugetlbfs aside; device-dax
+// neither), so there it is refused with EOPNOTSUPP before pinning.
+TEST_F(DataPath, LongTermPinKeepsTheNode)
+{
+	auto pinned = dev_->create_node("pinned");
+	ASSERT_TRUE(pinned.ok());
+	io_uring_params params{};
+	int ring = static_cast<int>(::syscall(__NR_io_uring_setup, 4, &params));
+	ASSERT_GE(ring, 0) << std::strerror(errno);
+	long reg;
+	{
+		auto o = pinned->open_object("o", {.create = true});
+		ASSERT_TRUE(o.ok());
+		ASSERT_TRUE(o->truncate(4 * MiB).ok());
+		void *p = ::mmap(nullptr, 4 * MiB, PROT_READ | PROT_WRITE, MAP_SHARED, o->fd(), 0);
+		ASSERT_NE(MAP_FAILED, p);
+		iovec buf{p, 4 * MiB};
+		reg = ::syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, &buf, 1);
+		int err = errno;
+		::munmap(p, 4 * MiB);
+		if (!kernel_at_least(6, 6)) {
+			EXPECT_EQ(-1, reg);
+			EXPECT_EQ(EOPNOTSUPP, err);
+		} else {
+			ASSERT_EQ(0, reg) << std::strerror(err);
+		}
+	}
+	{
+		pkram::Node closed = std::move(pinned.value());
+	}
+	if (reg == 0) {
+		auto busy = dev_->free_node("pinned");
+		ASSERT_FALSE(busy.ok());
+		EXPECT_EQ(EBUSY, busy.error().errnum);
+		ASSERT_EQ(0, ::syscall(__NR_io_uring_register, ring, IORING_UNREGISTER_BUFFERS, nullptr, 0));
+	}
+	::close(ring);
+	EXPECT_TRUE(dev_->free_node("pinned").ok());
 }
 
 } // namespace

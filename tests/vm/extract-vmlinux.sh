@@ -22,5 +22,6 @@ try_decompress() { # magic, same-length marker, decompressor
 try_decompress '\3757zXZ\000' abcde "xz -dc"
 try_decompress '(\265/\375' xxx "zstd -dc"
 try_decompress '\037\213\010' xy "gzip -dc"
+try_decompress '\002!L\030' xxx "lz4 -dc"
 echo "extract-vmlinux: no ELF kernel found in $img" >&2
 exit 1

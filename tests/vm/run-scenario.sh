@@ -101,6 +101,45 @@ fi
 pool_param=${pool/\$/@}
 append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 watchdog_thresh=60 memmap=$pool pkram.pool=$pool_param pkramtest.stage=1 $extra_append"
 
+# The host root and the results reach the guest over 9p, or over virtiofs
+# (QEMU's virtiofsd, guest RAM shared with it) for kernels without 9p.
+shares=()
+virtiofsd_pids=()
+sockets=''
+stop_virtiofsd() {
+	if ((${#virtiofsd_pids[@]})); then
+		kill "${virtiofsd_pids[@]}" 2>/dev/null
+		wait "${virtiofsd_pids[@]}" 2>/dev/null
+		virtiofsd_pids=()
+	fi
+	if [[ -n $sockets ]]; then
+		rm -rf "$sockets"
+		sockets=''
+	fi
+	return 0
+}
+if [[ $(cat "$vm/share" 2>/dev/null || echo 9p) == virtiofs ]]; then
+	sockets=$(mktemp -d)
+	trap stop_virtiofsd EXIT
+	for share in hostroot:/ results:$results; do
+		/usr/lib/qemu/virtiofsd --socket-path="$sockets/${share%%:*}" -o source="${share#*:}" \
+			-o sandbox=chroot -o cache=auto -o announce_submounts -o log_level=warn \
+			>>"$results/virtiofsd.log" 2>&1 &
+		virtiofsd_pids+=($!)
+		shares+=(-chardev "socket,id=${share%%:*},path=$sockets/${share%%:*}"
+			-device "vhost-user-fs-pci,chardev=${share%%:*},tag=${share%%:*}")
+	done
+	for _ in $(seq 100); do
+		[[ -S $sockets/hostroot && -S $sockets/results ]] && break
+		sleep 0.05
+	done
+	shares+=(-object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa node,memdev=mem)
+	append="$append pkramtest.share=virtiofs"
+else
+	shares=(-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+		-virtfs "local,path=$results,mount_tag=results,security_model=none")
+fi
+
 start=$(date +%s.%N)
 set +e
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
@@ -108,8 +147,7 @@ timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
 	-display none -monitor none $reboot_flag \
 	-serial "file:$log" \
 	-kernel "$vm/vmlinux" -initrd "$vm/initramfs.cpio.gz" -append "$append" \
-	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-	-virtfs "local,path=$results,mount_tag=results,security_model=none" \
+	"${shares[@]}" \
 	"${root_disk[@]}" \
 	</dev/null &
 qemu=$!
@@ -119,6 +157,7 @@ if ((verbose)); then
 fi
 wait $qemu
 rc=$?
+stop_virtiofsd
 set -e
 ((verbose)) && { sleep 0.5; kill "$tailer" 2>/dev/null || true; }
 elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')

@@ -7,6 +7,7 @@
 # PKRAM-VM-APPEND: memmap=1G!0x220000000
 # PKRAM-VM-TIMEOUT: 3000
 SIZES_MIB="16 64 256 1024 4096"
+POOL_BASE=0x100000000
 PEER_MIB=512
 
 bench() { "$PKRAM_BUILD/tests/pkram_bench" "$@"; }
@@ -17,12 +18,15 @@ seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e
 # Module load with the token: the restore path of a new kernel (validation
 # of every node) without a kexec per size. Sets LOAD_WALL (insmod, seconds)
 # and LOAD_KERNEL (the restore as the module measured it, seconds).
-reload() {
+reload() { reload_pool ""; }
+
+# reload_pool POOL: the same with pool=POOL ("": the command line's).
+reload_pool() {
 	local token t0 t1
 	token=$(cat /sys/kernel/pkram/handover)
 	rmmod pkram
 	t0=$(now_ns)
-	pk_load_module "handover=$token"
+	pk_load_module "handover=$token" ${1:+"pool=$1"}
 	t1=$(now_ns)
 	LOAD_WALL=$(seconds_between "$t0" "$t1")
 	LOAD_KERNEL=$(dmesg | sed -n 's/.*pkram: restored .* in \([0-9]*\) us$/\1/p' | tail -1 |
@@ -40,9 +44,16 @@ stage_1() {
 	pk_load_module
 	: >"$PKRAM_RESULTS/bench.jsonl"
 	bench memcpy 256 | rec
+	# The kernel copy ceiling: the same writes, reads and faults on tmpfs.
+	bench tmpfs /tmp 1024 | rec
 	# The fixed cost of a module load (empty pool), to read the others against.
 	reload
 	echo "{\"probe\":\"load_empty\",\"seconds\":$LOAD_WALL}" | rec
+	# And of an empty node: its seal, and its restore.
+	bench fill empty 0 contiguous | jq -c '.probe = "empty_node"' | rec
+	reload
+	echo "{\"probe\":\"empty_node_restore\",\"kernel_restore_seconds\":$LOAD_KERNEL}" | rec
+	pk_cli free -y empty >/dev/null
 	local layout mib before after
 	for layout in contiguous fragmented; do
 		for mib in $SIZES_MIB; do
@@ -57,6 +68,18 @@ stage_1() {
 				/tmp/read.json | rec
 			pk_cli free -y n >/dev/null
 		done
+	done
+
+	# Restore of the same node in a pool of 1 GiB and of 4.5 GiB: what the
+	# pool's size adds (the 1 GiB pool is the start of the reserved range).
+	local pool_mib
+	for pool_mib in 1024 4608; do
+		rmmod pkram
+		pk_load_module "pool=${pool_mib}M@$POOL_BASE"
+		bench fill sized 256 contiguous >/dev/null
+		reload_pool "${pool_mib}M@$POOL_BASE"
+		echo "{\"probe\":\"restore_pool_size\",\"pool_bytes\":$((pool_mib << 20)),\"bytes\":$((256 << 20)),\"kernel_restore_seconds\":$LOAD_KERNEL}" | rec
+		pk_cli free -y sized >/dev/null
 	done
 
 	# Ingest: write(), mmap, and FUSE (dd into a pkramfs file).

@@ -1,6 +1,8 @@
 # The data path on a pool larger than 4 GiB: the GoogleTest suite
 # (tests/guest/data_test.cpp: one extent however a stream is written,
-# SEEK_DATA/SEEK_HOLE, splice, sendfile into tmpfs, no old pool bytes), then
+# SEEK_DATA/SEEK_HOLE, splice, sendfile into tmpfs, no old pool bytes, PMD
+# mappings, get_user_pages: process_vm_readv, O_DIRECT from ext4 into a
+# mapping, io_uring fixed buffers holding a node), then
 # data checksums past 4 GiB: a 4 GiB + 8 KiB object sealed with checksums,
 # one byte of its last extent damaged between two module loads, must fail
 # verify; and the sealed node comes back as one extent after a kexec.
@@ -24,8 +26,22 @@ pool_bytes_at() { # OFFSET COUNT
 	dd if=/dev/mem bs=4096 skip=$(((POOL_BASE + $1) / 4096)) count=1 status=none | head -c "$2"
 }
 
+# A file on ext4 on a loop device, for O_DIRECT reads into a mapping.
+setup_direct_file() {
+	modprobe loop
+	truncate -s 64M /tmp/ext4.img
+	mkfs.ext4 -q -F /tmp/ext4.img
+	mkdir -p /mnt/ext4
+	mount -o loop /tmp/ext4.img /mnt/ext4
+	head -c 8M /dev/urandom >/mnt/ext4/direct.bin
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	export PKRAM_DIRECT_FILE=/mnt/ext4/direct.bin
+}
+
 stage_1() {
 	pk_load_module
+	setup_direct_file
 	"$PKRAM_BUILD/tests/pkram_data_tests" --gtest_output="xml:$PKRAM_RESULTS/data_test.xml" ||
 		pk_fail "pkram_data_tests failed"
 	pk_cli create crc4g
@@ -63,6 +79,6 @@ stage_2() {
 	pk_cli free -y crc4g
 	pk_expect_exact_accounting "after free"
 	pk_case data_path "$(grep -o 'tests="[0-9]*"' "$PKRAM_RESULTS/data_test.xml" | head -1 | tr -dc 0-9)" 0 \
-		"extents however written, SEEK_DATA/HOLE, splice, sendfile, zeroed reuse, checksums past 4 GiB"
+		"extents however written, SEEK_DATA/HOLE, splice, sendfile, zeroed reuse, PMD mappings, GUP (O_DIRECT, process_vm_readv, io_uring pins), checksums past 4 GiB"
 	pk_pass
 }

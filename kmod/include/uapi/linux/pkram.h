@@ -19,12 +19,19 @@
  * DOC: Mappings
  *
  * mmap(2) of an object fd maps its stream's pool pages directly (MAP_SHARED
- * only; MAP_PRIVATE is EINVAL). A writable mapping needs an OPEN node and a
+ * only; MAP_PRIVATE is EINVAL), with 2 MiB page-table entries wherever the
+ * stream has an aligned 2 MiB chunk on an aligned 2 MiB of pool, and the
+ * pages are real pages: get_user_pages can pin them (O_DIRECT into a mapping,
+ * io_uring fixed buffers, VFIO). A writable mapping needs an OPEN node and a
  * writable fd; faults on holes then allocate zeroed pool pages. A read-only
- * mapping shows holes as zeros. Touching a page past the stream's size raises
- * SIGBUS. While mappings exist: sealing is refused (EBUSY) if any is
+ * mapping shows holes as zeros until they are written. Touching a page past
+ * the stream's size raises SIGBUS, and so does a fault that needs a page of a
+ * full pool. While mappings exist: sealing is refused (EBUSY) if any is
  * writable; making the node OPEN again, shrinking a stream and freeing the
- * node are refused (EBUSY), so no mapping ever reaches a freed page.
+ * node are refused (EBUSY), so no mapping ever reaches a freed page. Pinned
+ * pages count as well: while any page of a node that was mapped is pinned
+ * (even after its mappings are gone), freeing it, and shrinking the stream
+ * over the page, are refused with EBUSY.
  *
  * Node states: OPEN (writable, not handed over) -> SEALED (read-only, handed
  * over at the next kexec) -> RESTORED (found again after kexec, read-only).
