@@ -669,6 +669,9 @@ static long dispatch(struct file *file, unsigned int cmd, unsigned long uarg,
 		return -EFAULT;
 	if (ctx.usize < table[i].min_size)
 		return -EINVAL;
+	/* Never scan more than a page of user memory for a zero tail. */
+	if (ctx.usize > PAGE_SIZE)
+		return -E2BIG;
 	ctx.ksize = table[i].size;
 	/* Newer userspace: the bytes this module does not know must be zero. */
 	ret = copy_struct_from_user(&arg, ctx.ksize, ctx.uarg, ctx.usize);

@@ -24,7 +24,7 @@
 
 struct pkram_node *pkram_node_alloc(const char *name, size_t len)
 {
-	struct pkram_node *node = kzalloc(sizeof(*node), GFP_KERNEL);
+	struct pkram_node *node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
 
 	if (!node)
 		return NULL;
@@ -327,8 +327,9 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node,
 		ret = write_object(pool, &w, obj, data_crc);
 	}
 	if (ret) {
-		pkram_fmt_chain_for_each(&pool->fmt, w.head, free_meta_block,
-					 pool);
+		/* Sealing the last block lets the checked walk reach it. */
+		pkram_fmt_chain_for_each(&pool->fmt, pkram_fmt_writer_finish(&w),
+					 free_meta_block, pool);
 		goto out;
 	}
 	node->nr_meta_blocks = w.nr_blocks;
@@ -446,8 +447,6 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 	ctx.node->nr_meta_blocks = ctx.nr_blocks;
 	list_add_tail(&ctx.node->list, &pool->nodes);
 	pool->nr_nodes++;
-	pr_info("node '%s' restored: %u objects\n", ctx.node->name,
-		ctx.node->nr_objects);
 out:
 	mutex_unlock(&pool->lock);
 	return ret;

@@ -93,10 +93,10 @@ struct pkram_object *pkram_object_add(struct pkram_node *node,
 
 	if (object_find(node, name, len))
 		return ERR_PTR(-EEXIST);
-	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
-	obj->name = kmemdup_nul(name, len, GFP_KERNEL);
+	obj->name = kmemdup_nul(name, len, GFP_KERNEL_ACCOUNT);
 	if (!obj->name) {
 		kfree(obj);
 		return ERR_PTR(-ENOMEM);
@@ -107,7 +107,7 @@ struct pkram_object *pkram_object_add(struct pkram_node *node,
 	init_rwsem(&obj->lock);
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
 		pkram_stream_init(&obj->stream[s]);
-	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL);
+	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		kfree(obj->name);
 		kfree(obj);
@@ -181,7 +181,7 @@ int pkram_object_rename(struct pkram_node *node, const char *old,
 	char *name;
 	int ret = 0;
 
-	name = kmemdup_nul(new, new_len, GFP_KERNEL);
+	name = kmemdup_nul(new, new_len, GFP_KERNEL_ACCOUNT);
 	if (!name)
 		return -ENOMEM;
 	down_read(&node->rwsem);

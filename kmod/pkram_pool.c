@@ -134,14 +134,37 @@ static int check_pool_range(u64 base, u64 size)
 	return 0;
 }
 
+/* The kernel log lines of a restore, written after it is timed. */
+static void report_restore(struct pkram_pool *pool, const u64 *heads, u32 nr,
+			   const int *rets, const struct pkram_fmt_error *errs)
+{
+	struct pkram_node *node;
+	u32 i;
+
+	list_for_each_entry(node, &pool->nodes, list)
+		pr_info("node '%s' restored: %u objects\n", node->name,
+			node->nr_objects);
+	for (i = 0; i < nr; i++) {
+		if (!rets[i])
+			continue;
+		if (errs[i].node[0])
+			pr_err("node '%s' rejected: %s\n", errs[i].node,
+			       errs[i].msg);
+		else
+			pr_err("node %u of the handover (metadata at %#llx) rejected: %s\n",
+			       i, heads[i], errs[i].msg);
+	}
+}
+
 static void restore_nodes(struct pkram_pool *pool)
 {
 	const struct pkram_fmt_super *sb = (const void *)pool->fmt.base;
 	u64 start = ktime_get_ns();
 	u64 elapsed;
 	struct pkram_fmt_bitmap scratch;
-	struct pkram_fmt_error err;
+	struct pkram_fmt_error err, *errs;
 	u64 *heads;
+	int *rets;
 	u32 nr, i;
 	int ret;
 
@@ -162,30 +185,28 @@ static void restore_nodes(struct pkram_pool *pool)
 	nr = sb->nr_nodes;
 	pool->generation = sb->generation + 1;
 	heads = kmemdup(sb->node, nr * sizeof(heads[0]), GFP_KERNEL);
+	rets = kvcalloc(max(nr, 1U), sizeof(*rets), GFP_KERNEL);
+	errs = kvcalloc(max(nr, 1U), sizeof(*errs), GFP_KERNEL);
 	scratch.nr_bits = pool->map.nr_bits;
 	scratch.words = kvcalloc(pkram_fmt_bitmap_words(scratch.nr_bits),
 				 sizeof(u64), GFP_KERNEL);
-	if ((nr && !heads) || !scratch.words) {
+	if ((nr && !heads) || !rets || !errs || !scratch.words) {
 		pr_err("out of memory: cannot restore %u nodes\n", nr);
 		pool->rejected_nodes = nr;
 		goto out;
 	}
 	for (i = 0; i < nr; i++) {
-		ret = pkram_node_restore(pool, heads[i], &scratch, &err);
-		if (ret) {
+		rets[i] = pkram_node_restore(pool, heads[i], &scratch, &errs[i]);
+		if (rets[i])
 			pool->rejected_nodes++;
-			if (err.node[0])
-				pr_err("node '%s' rejected: %s\n", err.node,
-				       err.msg);
-			else
-				pr_err("node %u of the handover (metadata at %#llx) rejected: %s\n",
-				       i, heads[i], err.msg);
-		} else {
+		else
 			pool->restored_nodes++;
-		}
+		cond_resched();
 	}
 	pkram_alloc_recount(pool);
 	elapsed = ktime_get_ns() - start;
+	/* Console output (a serial line can take milliseconds) comes after. */
+	report_restore(pool, heads, nr, rets, errs);
 	trace_pkram_restore(pool->restored_nodes, pool->rejected_nodes,
 			    pool->used_pages << PKRAM_FMT_PAGE_SHIFT, elapsed);
 	pr_info("restored %u nodes, rejected %u (generation %llu) in %llu us\n",
@@ -193,6 +214,8 @@ static void restore_nodes(struct pkram_pool *pool)
 		elapsed / NSEC_PER_USEC);
 out:
 	kvfree(scratch.words);
+	kvfree(errs);
+	kvfree(rets);
 	kfree(heads);
 }
 
@@ -209,8 +232,9 @@ static ssize_t pool_show(struct kobject *kobj, struct kobj_attribute *attr,
 			  (u64)pkram_pool->base);
 }
 
-static struct kobj_attribute handover_attr = __ATTR_RO(handover);
-static struct kobj_attribute pool_attr = __ATTR_RO(pool);
+/* The token proves freshness, not authenticity; root's, like the addresses. */
+static struct kobj_attribute handover_attr = __ATTR_RO_MODE(handover, 0400);
+static struct kobj_attribute pool_attr = __ATTR_RO_MODE(pool, 0400);
 static struct attribute *pkram_attrs[] = {
 	&handover_attr.attr,
 	&pool_attr.attr,

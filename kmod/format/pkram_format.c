@@ -143,13 +143,34 @@ u64 pkram_fmt_find_clear(const struct pkram_fmt_bitmap *map, u64 nr,
 
 /* ---- names ------------------------------------------------------------ */
 
+/* Control bytes (newline, ESC, ...) would forge or garble log lines. */
+static bool has_control_byte(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return true;
+	return false;
+}
+
+/* The first size - 1 bytes of an object name, control bytes as '?'. */
+static void show_name(char *out, size_t size, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && name[i]; i++)
+		out[i] = has_control_byte(&name[i], 1) ? '?' : name[i];
+	out[i] = '\0';
+}
+
 int pkram_fmt_check_node_name(const char *name, size_t len)
 {
 	if (!len)
 		return -EINVAL;
 	if (len > PKRAM_FMT_NODE_NAME_MAX)
 		return -ENAMETOOLONG;
-	if (memchr(name, '\0', len) || memchr(name, '/', len))
+	if (memchr(name, '/', len) || has_control_byte(name, len))
 		return -EINVAL;
 	if ((len == 1 && name[0] == '.') ||
 	    (len == 2 && name[0] == '.' && name[1] == '.'))
@@ -397,6 +418,7 @@ static int load_node(struct reader *r, u64 head,
 {
 	struct pkram_fmt_error *err = r->err;
 	char name[PKRAM_FMT_OBJ_NAME_MAX + 8];
+	char shown[65];		/* the name as messages print it */
 	struct pkram_fmt_node node;
 	u64 obj, data_pages = 0;
 	u64 i;
@@ -446,17 +468,18 @@ static int load_node(struct reader *r, u64 head,
 			return fmt_fail(err, -EBADMSG, "object %llu: bad name",
 				    (unsigned long long)obj);
 		name[rec.name_len] = '\0';
+		show_name(shown, sizeof(shown), name);
 		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
 			if (rec.size[s] > PKRAM_FMT_MAX_INDEX * FMT_PAGE)
 				return fmt_fail(err, -EBADMSG,
-					    "object %llu ('%.64s'): stream %d is too large",
-					    (unsigned long long)obj, name, s);
+					    "object %llu ('%s'): stream %d is too large",
+					    (unsigned long long)obj, shown, s);
 		if (v && v->object) {
 			ret = v->object(v->ctx, &rec, name);
 			if (ret)
 				return fmt_fail(err, ret,
-					    "object %llu ('%.64s') cannot be restored (%d)",
-					    (unsigned long long)obj, name, ret);
+					    "object %llu ('%s') cannot be restored (%d)",
+					    (unsigned long long)obj, shown, ret);
 		}
 		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
 			u64 stream_pages = (rec.size[s] + FMT_PAGE - 1) /
@@ -480,9 +503,9 @@ static int load_node(struct reader *r, u64 head,
 					ret = v->extent(v->ctx, s, &ext);
 					if (ret)
 						return fmt_fail(err, ret,
-							    "object %llu ('%.64s'): extent cannot be restored (%d)",
+							    "object %llu ('%s'): extent cannot be restored (%d)",
 							    (unsigned long long)obj,
-							    name, ret);
+							    shown, ret);
 				}
 			}
 		}
@@ -618,17 +641,32 @@ u64 pkram_fmt_writer_finish(struct pkram_fmt_writer *w)
 	return w->head;
 }
 
+/*
+ * Visits the blocks of a chain, e.g. to free them. The chain was written by
+ * this kernel or validated, but every block is checked as the validator
+ * checks it (alignment, bounds, magic, CRC, position) before fn sees it, and
+ * the walk stops at the first that fails, so a damaged chain frees nothing
+ * that is not its own.
+ */
 void pkram_fmt_chain_for_each(const struct pkram_fmt_pool *pool, u64 head,
 			      void (*fn)(void *ctx, u64 offset), void *ctx)
 {
 	u64 budget = pkram_fmt_nr_pages(pool);
+	u32 seq = 0;
 
-	while (head && head < pool->size && budget--) {
+	while (head && budget--) {
 		const struct pkram_fmt_block *blk =
 			(const struct pkram_fmt_block *)(pool->base + head);
-		u64 next = blk->next;
+		u64 next;
 
+		if (head % FMT_PAGE || head < FMT_PAGE || head >= pool->size ||
+		    blk->magic != PKRAM_FMT_BLOCK_MAGIC || blk->seq != seq ||
+		    (!fuzzing && blk->crc != crc_skipping(blk, FMT_PAGE,
+				offsetof(struct pkram_fmt_block, crc))))
+			return;
+		next = blk->next;
 		fn(ctx, head);
 		head = next;
+		seq++;
 	}
 }

@@ -115,6 +115,19 @@ TEST_F(Pkram, LargerStructNeedsAZeroTail)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+// The module never scans more than a page of user memory for a zero tail.
+TEST_F(Pkram, StructLargerThanAPageIsE2BIG)
+{
+	std::vector<char> huge(8192, '\0');
+	auto *st = reinterpret_cast<pkram_pool_status *>(huge.data());
+	st->size = static_cast<uint32_t>(huge.size());
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_STATUS, st));
+	EXPECT_EQ(E2BIG, errno);
+	st->size = 0xffffffffu;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_STATUS, st));
+	EXPECT_EQ(E2BIG, errno);
+}
+
 TEST_F(Pkram, UnknownFlagsAndReservedFieldsAreEINVAL)
 {
 	std::string n = name("flags");
@@ -135,6 +148,8 @@ TEST_F(Pkram, BadNodeNames)
 	EXPECT_EQ(EINVAL, raw_create("..", 2));
 	EXPECT_EQ(EINVAL, raw_create(".", 1));
 	EXPECT_EQ(EINVAL, raw_create("a\0b", 3));
+	EXPECT_EQ(EINVAL, raw_create("a\nb", 3)); // would forge a kernel log line
+	EXPECT_EQ(EINVAL, raw_create("\x1b[31m", 5));
 	std::string long_name(PKRAM_NODE_NAME_MAX + 1, 'x');
 	EXPECT_EQ(ENAMETOOLONG, raw_create(long_name.data(), static_cast<uint32_t>(long_name.size())));
 	EXPECT_EQ(EFAULT, raw_create(reinterpret_cast<void *>(16), 4));
@@ -432,6 +447,53 @@ TEST_F(Pkram, PrivateMappingIsEINVAL)
 	void *p = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, o->fd(), 0);
 	EXPECT_EQ(MAP_FAILED, p);
 	EXPECT_EQ(EINVAL, errno);
+}
+
+// A fault that needs a page of a full pool is SIGBUS, not an endless retry.
+TEST_F(Pkram, FaultOnAFullPoolIsSIGBUS)
+{
+	auto fill = node("fullfault");
+	auto f = fill.open_object("f", {.create = true});
+	std::string chunk(1 << 20, 'f');
+	for (uint64_t pos = 0;; pos += chunk.size()) {
+		if (pwrite(f->fd(), chunk.data(), chunk.size(), static_cast<off_t>(pos)) < 0) {
+			ASSERT_EQ(ENOSPC, errno);
+			break;
+		}
+		ASSERT_LT(pos, 512ull << 20) << "the pool never filled";
+	}
+	// Take what single pages are left, too.
+	for (uint64_t pos = f->info()->page_size;; pos += 4096)
+		if (pwrite(f->fd(), chunk.data(), 4096, static_cast<off_t>(pos)) < 0)
+			break;
+	auto o = fill.open_object("hole", {.create = true});
+	ASSERT_TRUE(o->truncate(4096).ok());
+	Mapping m(o->fd(), 4096, PROT_READ | PROT_WRITE);
+	ASSERT_NE(MAP_FAILED, m.addr);
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		m.bytes()[0] = 1;
+		_exit(0);
+	}
+	int status = 0;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+}
+
+// A read-only mapping of an open node shows a hole as zeros; once write(2)
+// fills it, the mapping shows the data (the zero page is zapped).
+TEST_F(Pkram, ReadOnlyMappingSeesAFilledHole)
+{
+	auto n = node("zapped");
+	auto o = n.open_object("f", {.create = true});
+	ASSERT_TRUE(o->truncate(2 * 4096).ok());
+	Mapping m(o->fd(), 2 * 4096, PROT_READ);
+	ASSERT_NE(MAP_FAILED, m.addr);
+	EXPECT_EQ(0, m.bytes()[4096 + 5]);
+	ASSERT_TRUE(o->pwrite_all("data", 4, 4096 + 5).ok());
+	EXPECT_EQ('d', m.bytes()[4096 + 5]);
 }
 
 TEST_F(Pkram, TouchingPastTheSizeIsSIGBUS)

@@ -181,6 +181,35 @@ TEST(Format, ManyObjectsSpanSeveralBlocks)
 	EXPECT_EQ(300u, got.objects.size());
 }
 
+// Freeing a chain visits its blocks, and stops at one that is damaged: a
+// pointer into another node's pages is never followed.
+TEST(Format, ChainWalkStopsAtADamagedBlock)
+{
+	Pool p;
+	std::vector<ObjectSpec> objs;
+	for (int i = 0; i < 300; i++)
+		objs.push_back({"obj-" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
+	u64 head = p.write_node("big", objs);
+	std::vector<u64> seen;
+	auto collect = [](void *ctx, u64 off) { static_cast<std::vector<u64> *>(ctx)->push_back(off); };
+	pkram_fmt_chain_for_each(&p.pool_, head, collect, &seen);
+	ASSERT_GE(seen.size(), 3u);
+	const size_t whole = seen.size();
+	// The second block's bytes changed without its CRC: the walk ends before it.
+	p.block(seen[1])->payload[7] ^= 1;
+	seen.clear();
+	pkram_fmt_chain_for_each(&p.pool_, head, collect, &seen);
+	EXPECT_EQ(1u, seen.size());
+	EXPECT_LT(seen.size(), whole);
+	// A head whose next pointer was bent (CRC not matching): nothing at all.
+	Pool q;
+	u64 h = q.write_node("big", objs);
+	q.block(h)->next += 8;
+	seen.clear();
+	pkram_fmt_chain_for_each(&q.pool_, h, collect, &seen);
+	EXPECT_EQ(0u, seen.size());
+}
+
 TEST(Format, SuperblockNeedsTheToken)
 {
 	Pool p;
@@ -343,6 +372,12 @@ TEST(Names, NodeNames)
 	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("a/b", 3));
 	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("..", 2));
 	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("a\0b", 3));
+	// Control bytes would forge kernel log lines: refused in node names.
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("a\nb", 3));
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("\x1b[31m", 5));
+	EXPECT_EQ(-EINVAL, pkram_fmt_check_node_name("del\x7f", 4));
+	// Object names are file paths: kept (messages print them with '?').
+	EXPECT_EQ(0, pkram_fmt_check_obj_name("odd\nname", 8));
 	std::string long_name(PKRAM_FMT_NODE_NAME_MAX + 1, 'x');
 	EXPECT_EQ(-ENAMETOOLONG, pkram_fmt_check_node_name(long_name.data(), long_name.size()));
 }

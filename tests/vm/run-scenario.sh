@@ -123,7 +123,7 @@ if [[ $(cat "$vm/share" 2>/dev/null || echo 9p) == virtiofs ]]; then
 	trap stop_virtiofsd EXIT
 	for share in hostroot:/ results:$results; do
 		/usr/lib/qemu/virtiofsd --socket-path="$sockets/${share%%:*}" -o source="${share#*:}" \
-			-o sandbox=chroot -o cache=auto -o announce_submounts -o log_level=warn \
+			-o sandbox=chroot -o cache=auto -o log_level=warn \
 			>>"$results/virtiofsd.log" 2>&1 &
 		virtiofsd_pids+=($!)
 		shares+=(-chardev "socket,id=${share%%:*},path=$sockets/${share%%:*}"

@@ -4,6 +4,8 @@
 # PKRAM-VM-CORE: yes
 stage_1() {
 	pk_load_module
+	pk_expect_fail "the handover token is root's only" "Permission denied" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups cat /sys/kernel/pkram/handover
 	pk_expect_eq "a fresh pool is not reported stale" "false" \
 		"$(pk_cli status --json | jq -r .pool.stale_pool_discarded)"
 	mkdir -p /tmp/a /tmp/b/sub

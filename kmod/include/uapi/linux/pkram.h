@@ -55,6 +55,13 @@
  *   (no seed equivalent)          PKRAM_IOC_OBJ_DELETE, PKRAM_IOC_OBJ_RENAME,
  *                                 PKRAM_IOC_OBJ_TRUNCATE: for file systems
  *
+ * DOC: The handover token
+ *
+ * /sys/kernel/pkram/handover (root only, 0400) holds the token the next
+ * kernel must be given (pkram.handover=) to restore the pool. It proves that
+ * the pool is the one this kernel handed over (freshness), not who wrote it
+ * (authenticity): the next kernel's command line shows it to anyone.
+ *
  * DOC: Conventions and errors
  *
  * Every argument struct starts with __u32 size, the size userspace was built
@@ -63,6 +70,8 @@
  * Names are passed as pointer and length, without a terminating NUL.
  *
  *   EINVAL        bad size, unknown flag, nonzero reserved field, bad name
+ *                 (node names: no '/', NUL or control bytes, not "." or "..")
+ *   E2BIG         a size above 4096 (PAGE_SIZE): no argument is that large
  *   ENAMETOOLONG  name longer than PKRAM_NODE_NAME_MAX / PKRAM_OBJ_NAME_MAX
  *   EEXIST        a node or object of that name exists (with _EXCL)
  *   ENOENT        no node or object of that name (or end of an iteration)
