@@ -449,6 +449,21 @@ TEST_F(Pkram, PrivateMappingIsEINVAL)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+// touch, run in a child, must die of SIGBUS.
+template <typename Touch> void expect_sigbus(Touch touch)
+{
+	pid_t pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		touch();
+		_exit(0);
+	}
+	int status = 0;
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+}
+
 // A fault that needs a page of a full pool is SIGBUS, not an endless retry.
 TEST_F(Pkram, FaultOnAFullPoolIsSIGBUS)
 {
@@ -470,16 +485,7 @@ TEST_F(Pkram, FaultOnAFullPoolIsSIGBUS)
 	ASSERT_TRUE(o->truncate(4096).ok());
 	Mapping m(o->fd(), 4096, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, m.addr);
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		m.bytes()[0] = 1;
-		_exit(0);
-	}
-	int status = 0;
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+	expect_sigbus([&m] { m.bytes()[0] = 1; });
 }
 
 // A read-only mapping of an open node shows a hole as zeros; once write(2)
@@ -503,17 +509,10 @@ TEST_F(Pkram, TouchingPastTheSizeIsSIGBUS)
 	ASSERT_TRUE(o->truncate(4096).ok());
 	Mapping m(o->fd(), 2 * 4096, PROT_READ);
 	ASSERT_NE(MAP_FAILED, m.addr);
-	pid_t pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
+	expect_sigbus([&m] {
 		volatile char c = m.bytes()[4096];
 		(void)c;
-		_exit(0);
-	}
-	int status = 0;
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFSIGNALED(status));
-	EXPECT_EQ(SIGBUS, WTERMSIG(status));
+	});
 }
 
 TEST_F(Pkram, MappingsBlockSealReopenShrinkAndFree)

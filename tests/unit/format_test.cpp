@@ -167,13 +167,19 @@ TEST(Format, RoundTripsANode)
 	EXPECT_EQ(1u + 2 + 1 + 1 + 2 + 1, pkram_fmt_count_set(&p.map_));
 }
 
-TEST(Format, ManyObjectsSpanSeveralBlocks)
+// 300 one-page objects: metadata of several blocks.
+std::vector<ObjectSpec> many_objects()
 {
-	Pool p;
 	std::vector<ObjectSpec> objs;
 	for (int i = 0; i < 300; i++)
 		objs.push_back({"obj-" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
-	u64 head = p.write_node("big", objs);
+	return objs;
+}
+
+TEST(Format, ManyObjectsSpanSeveralBlocks)
+{
+	Pool p;
+	u64 head = p.write_node("big", many_objects());
 	EXPECT_NE(0u, p.block(head)->next);
 	pkram_fmt_error err{};
 	Loaded got;
@@ -186,9 +192,7 @@ TEST(Format, ManyObjectsSpanSeveralBlocks)
 TEST(Format, ChainWalkStopsAtADamagedBlock)
 {
 	Pool p;
-	std::vector<ObjectSpec> objs;
-	for (int i = 0; i < 300; i++)
-		objs.push_back({"obj-" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
+	auto objs = many_objects();
 	u64 head = p.write_node("big", objs);
 	std::vector<u64> seen;
 	auto collect = [](void *ctx, u64 off) { static_cast<std::vector<u64> *>(ctx)->push_back(off); };

@@ -5,10 +5,12 @@ pk_log() { echo "PKRAM-VM: $*"; }
 
 pk_poweroff() {
 	trap - ERR
+	# Never return, and never exit: PID 1 exiting panics the kernel. The
+	# host root may be gone already (its share goes down with us), and sleep
+	# with it, so a failing command must not end the shell (set -e).
+	set +e
 	sync
 	echo o >/proc/sysrq-trigger
-	# Never return. The host root may be gone already (its 9p share goes
-	# down with us), and sleep with it.
 	while :; do
 		sleep 60 2>/dev/null
 	done
@@ -63,6 +65,8 @@ pk_cmdline_params() {
 }
 
 pk_load_module() {
+	# The CPU's crc32 instruction for data checksums, when it has one.
+	modprobe crc32c_intel 2>/dev/null || true
 	modprobe libcrc32c
 	# shellcheck disable=SC2046
 	insmod "$PKRAM_KO" $(pk_cmdline_params) "$@"

@@ -27,8 +27,9 @@ CONF
 check_installed_units() {
 	local kver
 	kver=$(uname -r)
+	# Compressed as the kernel's own modules are (6.12: pkram.ko.xz).
 	pk_check "DKMS built and installed pkram.ko for $kver" \
-		test -f "/lib/modules/$kver/updates/dkms/pkram.ko"
+		compgen -G "/lib/modules/$kver/updates/dkms/pkram.ko*"
 	pk_expect_eq "pkram.service is active" active "$(systemctl is-active pkram.service)"
 	pk_check "the module is loaded" grep -q '^pkram ' /proc/modules
 	pk_expect_eq "pool from the kernel command line" "$(pk_cmdline_params | sed -n 's/^pool=//p')" \
