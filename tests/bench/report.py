@@ -61,6 +61,15 @@ def main() -> int:
                             "read_seconds": p["read_seconds"],
                             "read_vs_memcpy": ratio(p["read_seconds"], p["bytes"])})
 
+    # A restore row is the node of the fill before it (same layout, same
+    # order): its bytes are the data written, not the sparse object's size.
+    for layout in ("contiguous", "fragmented"):
+        fills = [x for x in seal if x["layout"] == layout]
+        for s_row, r_row in zip(fills, [x for x in restore if x["layout"] == layout]):
+            r_row["bytes"] = s_row["bytes"]
+            r_row["restore_vs_memcpy"] = ratio(r_row["kernel_restore_seconds"], s_row["bytes"])
+            r_row["read_vs_memcpy"] = ratio(r_row["read_seconds"], s_row["bytes"])
+
     def growth(rows, key, layout):
         sel = sorted((r for r in rows if r["layout"] == layout), key=lambda r: r["bytes"])
         return sel[-1][key] / sel[0][key] if len(sel) > 1 and sel[0][key] > 0 else None
