@@ -347,7 +347,7 @@ static vm_fault_t fault_pmd(struct pkram_pool *pool, struct pkram_stream *st,
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long addr = vmf->address & PMD_MASK;
-	u64 idx = linear_page_index(vma, addr), nr;
+	u64 idx = linear_page_index(vma, addr), nr, page;
 	struct pkram_extent ext;
 
 	/* PREEMPT_RT kernels of the 6.1 line have no transparent huge pages. */
@@ -366,10 +366,13 @@ static vm_fault_t fault_pmd(struct pkram_pool *pool, struct pkram_stream *st,
 	if (ext.index > idx || ext.index + ext.nr_pages < idx + CHUNK ||
 	    (ext.pool_page + idx - ext.index) % CHUNK)
 		return VM_FAULT_FALLBACK;
-	if (!pkram_memmap_page(pool, ext.pool_page + idx - ext.index))
+	page = ext.pool_page + idx - ext.index;
+	/* Only pages with struct pages are PMD-mapped (GUP must find them). */
+	if (!pkram_memmap_page(pool, page))
 		return VM_FAULT_FALLBACK;
-	return vmf_insert_pfn_pmd(vmf, pool_pfn(pool, ext.pool_page + idx -
-						ext.index),
+	return vmf_insert_pfn_pmd(vmf, phys_to_pfn_t(pool->base +
+						     (page << PK_SHIFT),
+						     PFN_DEV | PFN_MAP),
 				  vmf->flags & FAULT_FLAG_WRITE);
 }
 

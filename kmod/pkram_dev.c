@@ -460,12 +460,10 @@ static struct file *make_obj_file(void *arg)
 {
 	struct pkram_obj_file *of = arg;
 	struct pkram_node *node = of->obj->node;
-	struct file *file;
 
-	file = pkram_stream_file(of->obj, of->stream, &pkram_obj_fops, of,
+	return pkram_stream_file(of->obj, of->stream, &pkram_obj_fops, of,
 				 node->state == PKRAM_NODE_STATE_OPEN ? O_RDWR :
 									O_RDONLY);
-	return file;
 }
 
 static int ioc_obj_open(struct pkram_ioc_ctx *ctx, void *argp)

@@ -89,10 +89,13 @@ struct file *pkram_stream_file(struct pkram_object *obj, int stream,
 	return file;
 }
 
-/* The mappings of the stream's pages from [from, to) (bytes) go away. */
+/*
+ * The mappings of the stream's pages from [from, to) (bytes) go away. Every
+ * hole a write fills comes here: a stream nobody maps costs no lock.
+ */
 void pkram_stream_unmap(struct pkram_stream *st, u64 from, u64 to)
 {
-	if (st->inode && to > from)
+	if (st->inode && to > from && mapping_mapped(st->inode->i_mapping))
 		unmap_mapping_range(st->inode->i_mapping, from, to - from, 1);
 }
 
