@@ -60,6 +60,22 @@ download() {
 	echo "$tmp"
 }
 
+# checkpatch.pl is in no headers package: take it out of the default line's
+# linux-source (the tests run it as checkpatch.pl --no-tree).
+setup_checkpatch() {
+	local dir=$build/checkpatch srcpkg tmp
+	[[ -f $dir/checkpatch.pl && -f $dir/spelling.txt ]] && return 0
+	srcpkg=linux-source-$(echo "$default_kver" | cut -d. -f1-2)
+	echo "setup: fetching checkpatch.pl from $srcpkg"
+	tmp=$(download "$srcpkg")
+	dpkg-deb -x "$tmp"/"$srcpkg"_*.deb "$tmp/root"
+	tar -xJf "$tmp/root/usr/src/$srcpkg.tar.xz" -C "$tmp" --wildcards \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch'
+	mkdir -p "$dir"
+	cp "$tmp/$srcpkg"/scripts/{checkpatch.pl,spelling.txt,const_structs.checkpatch} "$dir/"
+	rm -rf "$tmp"
+}
+
 # Headers for one kernel; $build/kernels/RELEASE/kdir points at them.
 setup_headers() {
 	local kver=$1 dir=$build/kernels/$1 kdir tmp deb line
@@ -152,6 +168,7 @@ setup_vm() {
 	echo "setup: VM assets for $kver are ready in $vmdir"
 }
 
+setup_checkpatch
 for k in "${build_kernels[@]}"; do
 	setup_headers "$(release "$k")"
 done
