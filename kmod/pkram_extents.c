@@ -9,20 +9,55 @@
  * The tree's entry for a range is xa_mk_value(first pool page of the range).
  * The caller serializes changes (pkram_object.lock); lookups take the RCU
  * read lock themselves and copy the extent out.
+ *
+ * A restored stream starts out as the array of its validated extents, in
+ * index order as the pool stores them: restore appends to it, lookups search
+ * it, and only the first change (a reopened node being written or truncated)
+ * moves it into the tree. A tree insert costs more than validating the
+ * extent, so restoring into the tree would make 4 KiB-fragmented nodes
+ * restore at many times the cost of their validation.
  */
 #include <linux/maple_tree.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/xarray.h>
 
 #include "pkram_internal.h"
 
+struct pkram_extent_array {
+	u64 nr, capacity;
+	struct pkram_extent ext[];
+};
+
 void pkram_stream_init(struct pkram_stream *st)
 {
 	mt_init(&st->extents);
+	st->restored = NULL;
 	st->size = 0;
 	st->nr_pages = 0;
 	st->nr_extents = 0;
+}
+
+/* The first extent of the array ending after page idx, by bisection. */
+static bool array_find(const struct pkram_extent_array *a, u64 idx,
+		       struct pkram_extent *ext)
+{
+	u64 lo = 0, hi = a->nr;
+
+	while (lo < hi) {
+		u64 mid = lo + (hi - lo) / 2;
+
+		if (a->ext[mid].index + a->ext[mid].nr_pages <= idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == a->nr)
+		return false;
+	*ext = a->ext[lo];
+	return true;
 }
 
 /* The extent holding page idx, or else the first one after it. */
@@ -32,6 +67,8 @@ bool pkram_extent_find(struct pkram_stream *st, u64 idx,
 	MA_STATE(mas, &st->extents, idx, idx);
 	void *entry;
 
+	if (st->restored)
+		return array_find(st->restored, idx, ext);
 	rcu_read_lock();
 	entry = mas_find(&mas, ULONG_MAX);
 	if (entry) {
@@ -67,6 +104,73 @@ static bool extent_last(struct pkram_stream *st, u64 idx,
 }
 
 /*
+ * Room for a restored stream's nr_extents extents, which then arrive in
+ * index order through pkram_extent_restore. The count comes from the pool:
+ * an impossible one fails here (-ENOMEM, quietly) or in validation.
+ */
+int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents)
+{
+	struct pkram_extent_array *a;
+
+	if (!nr_extents)
+		return 0;
+	a = kvmalloc(struct_size(a, ext, nr_extents),
+		     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!a)
+		return -ENOMEM;
+	a->nr = 0;
+	a->capacity = nr_extents;
+	st->restored = a;
+	return 0;
+}
+
+/* Appends a validated extent (sorted, not overlapping) of a restored stream. */
+int pkram_extent_restore(struct pkram_stream *st, u64 index, u64 pool_page,
+			 u64 nr)
+{
+	struct pkram_extent_array *a = st->restored;
+
+	if (!a || a->nr == a->capacity)
+		return -EOVERFLOW;
+	a->ext[a->nr++] = (struct pkram_extent){
+		.index = index, .pool_page = pool_page, .nr_pages = nr,
+	};
+	st->nr_pages += nr;
+	st->nr_extents++;
+	return 0;
+}
+
+/*
+ * Before the first change to a restored stream, its extents move into the
+ * tree (O(extents), once). On failure the array stays and the tree is empty.
+ */
+static int stream_thaw(struct pkram_stream *st)
+{
+	struct pkram_extent_array *a = st->restored;
+	u64 i;
+	int ret;
+
+	if (!a)
+		return 0;
+	for (i = 0; i < a->nr; i++) {
+		const struct pkram_extent *e = &a->ext[i];
+
+		ret = mtree_store_range(&st->extents, e->index,
+					e->index + e->nr_pages - 1,
+					xa_mk_value(e->pool_page),
+					GFP_KERNEL_ACCOUNT);
+		if (ret) {
+			mtree_destroy(&st->extents);
+			return ret;
+		}
+		cond_resched();
+	}
+	st->restored = NULL;
+	kvfree(a);
+	return 0;
+}
+
+/*
  * Backs the hole [index, index + nr) with pool pages from pool_page on,
  * merging with the extents before and after when both the indices and the
  * pool pages continue. A failed insert leaves the stream as it was.
@@ -78,6 +182,9 @@ int pkram_extent_insert(struct pkram_stream *st, u64 index, u64 pool_page,
 	u64 first = index, last = index + nr - 1, page = pool_page;
 	int merged = 0, ret;
 
+	ret = stream_thaw(st);
+	if (ret)
+		return ret;
 	if (extent_last(st, index, &prev) &&
 	    prev.pool_page + prev.nr_pages == pool_page) {
 		first = prev.index;
@@ -109,6 +216,9 @@ int pkram_extents_cut(struct pkram_stream *st, u64 from,
 	struct pkram_extent ext;
 	int ret;
 
+	ret = stream_thaw(st);
+	if (ret)
+		return ret;
 	if (pkram_extent_lookup(st, from, &ext) && ext.index < from) {
 		u64 keep = from - ext.index;
 
@@ -144,6 +254,8 @@ void pkram_stream_destroy(struct pkram_stream *st,
 		cond_resched();
 	}
 	mtree_destroy(&st->extents);
+	kvfree(st->restored);
+	st->restored = NULL;
 	st->nr_pages = 0;
 	st->nr_extents = 0;
 }

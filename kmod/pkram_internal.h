@@ -50,9 +50,12 @@ struct pkram_pool {
 	bool stale_discarded;
 };
 
+struct pkram_extent_array;
+
 /* A stream: its extents (see pkram_extents.c) and its size. */
 struct pkram_stream {
 	struct maple_tree extents;	/* index range -> xa_mk_value(pool page) */
+	struct pkram_extent_array *restored; /* or, until changed, these */
 	u64 size;			/* logical size in bytes */
 	u64 nr_pages;			/* pool pages backing it */
 	u32 nr_extents;
@@ -128,6 +131,9 @@ bool pkram_extent_lookup(struct pkram_stream *st, u64 idx,
 u64 pkram_extent_page(struct pkram_stream *st, u64 idx);
 int pkram_extent_insert(struct pkram_stream *st, u64 index, u64 pool_page,
 			u64 nr);
+int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents);
+int pkram_extent_restore(struct pkram_stream *st, u64 index, u64 pool_page,
+			 u64 nr);
 int pkram_extents_cut(struct pkram_stream *st, u64 from,
 		      void (*release)(void *ctx, u64 first, u64 nr), void *ctx);
 int pkram_extents_walk(struct pkram_stream *st,

@@ -400,9 +400,15 @@ static int restore_object_cb(void *arg, const struct pkram_fmt_object *rec,
 	obj = pkram_object_add(ctx->node, name, rec->name_len);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
-	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
-		obj->stream[s].size = rec->size[s];
 	ctx->obj = obj;
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
+		int ret = pkram_stream_restore_begin(&obj->stream[s],
+						     rec->nr_extents[s]);
+
+		if (ret)
+			return ret;
+		obj->stream[s].size = rec->size[s];
+	}
 	return 0;
 }
 
@@ -411,8 +417,8 @@ static int restore_extent_cb(void *arg, int stream,
 {
 	struct restore_ctx *ctx = arg;
 
-	return pkram_extent_insert(&ctx->obj->stream[stream], ext->index,
-				   ext->pool_page, ext->nr_pages);
+	return pkram_extent_restore(&ctx->obj->stream[stream], ext->index,
+				    ext->pool_page, ext->nr_pages);
 }
 
 int pkram_node_restore(struct pkram_pool *pool, u64 head,

@@ -469,11 +469,19 @@ static int load_node(struct reader *r, u64 head,
 				    (unsigned long long)obj);
 		name[rec.name_len] = '\0';
 		show_name(shown, sizeof(shown), name);
-		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+		for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++) {
 			if (rec.size[s] > PKRAM_FMT_MAX_INDEX * FMT_PAGE)
 				return fmt_fail(err, -EBADMSG,
 					    "object %llu ('%s'): stream %d is too large",
 					    (unsigned long long)obj, shown, s);
+			/* Each extent holds a page of the stream and of the pool. */
+			if (rec.nr_extents[s] > (rec.size[s] + FMT_PAGE - 1) / FMT_PAGE ||
+			    rec.nr_extents[s] > pkram_fmt_nr_pages(r->pool))
+				return fmt_fail(err, -EBADMSG,
+					    "object %llu ('%s'): stream %d has more extents (%u) than pages",
+					    (unsigned long long)obj, shown, s,
+					    rec.nr_extents[s]);
+		}
 		if (v && v->object) {
 			ret = v->object(v->ctx, &rec, name);
 			if (ret)
