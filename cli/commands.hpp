@@ -48,5 +48,6 @@ void setup_kexec(CLI::App &app, Context &ctx);
 void setup_create(CLI::App &app, Context &ctx);
 void setup_put(CLI::App &app, Context &ctx);
 void setup_setup(CLI::App &app, Context &ctx);
+void setup_vm(CLI::App &app, Context &ctx);
 
 } // namespace pkram::cli

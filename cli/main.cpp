@@ -69,6 +69,7 @@ int main(int argc, char **argv)
 	setup_create(app, ctx);
 	setup_put(app, ctx);
 	setup_setup(app, ctx);
+	setup_vm(app, ctx);
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {

@@ -275,6 +275,46 @@ static int obj_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/*
+ * An open(2) of an object fd's inode (/proc/PID/fd/N): a new fd of the same
+ * object, writable only while its node is OPEN, as PKRAM_IOC_OBJ_OPEN would
+ * give. Fds the module makes itself never come here.
+ */
+static int obj_open(struct inode *inode, struct file *file)
+{
+	struct pkram_obj_file *of;
+	struct pkram_object *obj;
+	struct pkram_node *node;
+	int ret = 0;
+
+	of = kzalloc(sizeof(*of), GFP_KERNEL_ACCOUNT);
+	if (!of)
+		return -ENOMEM;
+	mutex_lock(&pkram_pool->lock);
+	obj = pkram_inode_object(inode, &of->stream);
+	if (!obj) {
+		ret = -ENOENT;
+		goto out;
+	}
+	node = obj->node;
+	down_read(&node->rwsem);
+	if ((file->f_mode & FMODE_WRITE) && node->state != PKRAM_NODE_STATE_OPEN)
+		ret = -EROFS;
+	up_read(&node->rwsem);
+	if (ret) {
+		pkram_object_put(obj);
+		goto out;
+	}
+	of->obj = obj;
+	atomic_inc(&node->users);
+	file->private_data = of;
+out:
+	mutex_unlock(&pkram_pool->lock);
+	if (ret)
+		kfree(of);
+	return ret;
+}
+
 static int obj_release(struct inode *inode, struct file *file)
 {
 	struct pkram_obj_file *of = file->private_data;
@@ -297,6 +337,7 @@ static const struct file_operations pkram_obj_fops = {
 	.llseek = obj_llseek,
 	.mmap = obj_mmap,
 	.get_unmapped_area = thp_get_unmapped_area,
+	.open = obj_open,
 	.release = obj_release,
 	.unlocked_ioctl = obj_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,

@@ -207,6 +207,7 @@ bool pkram_memmap_held(struct pkram_pool *pool, u64 first, u64 nr);
 /* pkram_inode.c: the inodes of object fds and mappings */
 int pkram_inode_init(void);
 void pkram_inode_exit(void);
+struct pkram_object *pkram_inode_object(struct inode *inode, int *stream);
 struct file *pkram_stream_file(struct pkram_object *obj, int stream,
 			       const struct file_operations *fops, void *priv,
 			       int flags);

@@ -442,4 +442,40 @@ TEST_F(DataPath, LongTermPinKeepsTheNode)
 	EXPECT_TRUE(dev_->free_node("pinned").ok());
 }
 
+// open(2) of /proc/self/fd/N of an object fd opens the object again (what a
+// VMM's mem-path=/proc/self/fd/N does): the same bytes, both ways, a
+// mapping of it, read-only once the node is sealed, and the node busy while
+// such an fd is open.
+TEST_F(DataPath, ReopenThroughProcFd)
+{
+	auto n = node();
+	auto &o = object(n, "ram");
+	std::string data = random_bytes(4 * MiB, 7);
+	ASSERT_TRUE(o.pwrite_all(data.data(), data.size(), 0).ok());
+	const std::string path = "/proc/self/fd/" + std::to_string(o.fd());
+	{
+		pkram::Object again(pkram::UniqueFd(::open(path.c_str(), O_RDWR)));
+		ASSERT_GE(again.fd(), 0) << std::strerror(errno);
+		EXPECT_EQ(data, *again.read_all());
+		ASSERT_TRUE(again.pwrite_all("again", 5, 0).ok());
+		data.replace(0, 5, "again");
+		EXPECT_EQ(data, *o.read_all());
+		void *p = ::mmap(nullptr, data.size(), PROT_READ | PROT_WRITE, MAP_SHARED, again.fd(), 0);
+		ASSERT_NE(MAP_FAILED, p);
+		static_cast<char *>(p)[MiB] = 'm';
+		data[MiB] = 'm';
+		::munmap(p, data.size());
+		EXPECT_EQ(data, *o.read_all());
+		auto busy = dev_->free_node(nodes_.back());
+		ASSERT_FALSE(busy.ok());
+		EXPECT_EQ(EBUSY, busy.error().errnum);
+	}
+	ASSERT_TRUE(n.seal().ok());
+	EXPECT_EQ(-1, ::open(path.c_str(), O_RDWR));
+	EXPECT_EQ(EROFS, errno);
+	pkram::Object sealed(pkram::UniqueFd(::open(path.c_str(), O_RDONLY)));
+	ASSERT_GE(sealed.fd(), 0) << std::strerror(errno);
+	EXPECT_EQ(data, *sealed.read_all());
+}
+
 } // namespace
