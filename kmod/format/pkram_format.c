@@ -367,6 +367,22 @@ static int read_bytes(struct reader *r, void *dst, size_t len, const char *what)
 	return 0;
 }
 
+/*
+ * The next len bytes in place when the current block holds them all (the
+ * common case), else NULL and nothing consumed: records are copied with a
+ * fixed size, not a byte loop.
+ */
+static const void *peek_bytes(struct reader *r, size_t len)
+{
+	const void *p;
+
+	if (r->used - r->pos < len)
+		return NULL;
+	p = r->blk->payload + r->pos;
+	r->pos += len;
+	return p;
+}
+
 static bool all_zero(const void *p, size_t len)
 {
 	const u8 *b = p;
@@ -398,6 +414,22 @@ static int check_extent(struct reader *r, const struct pkram_fmt_extent *ext,
 			    "object %llu stream %d: extent at pool page %llu (+%u) is outside the pool",
 			    (unsigned long long)obj, stream,
 			    (unsigned long long)ext->pool_page, ext->nr_pages);
+	*next_index = ext->index + ext->nr_pages;
+	/* An extent within one bitmap word (4 KiB-fragmented nodes): one look. */
+	if (ext->pool_page % 64 + ext->nr_pages <= 64) {
+		u64 w = ext->pool_page / 64;
+		u64 mask = (ext->nr_pages == 64 ? ~0ULL :
+			    (1ULL << ext->nr_pages) - 1) << ext->pool_page % 64;
+
+		if (!((r->scratch->words[w] | r->claimed->words[w]) & mask)) {
+			r->scratch->words[w] |= mask;
+			if (ext->pool_page < r->lo)
+				r->lo = ext->pool_page;
+			if (ext->pool_page + ext->nr_pages > r->hi)
+				r->hi = ext->pool_page + ext->nr_pages;
+			return 0;
+		}
+	}
 	if (!pkram_fmt_range_clear(r->scratch, ext->pool_page, ext->nr_pages))
 		return fmt_fail(r->err, -EBADMSG,
 			    "object %llu stream %d: extent at pool page %llu overlaps other pages of this node",
@@ -409,7 +441,6 @@ static int check_extent(struct reader *r, const struct pkram_fmt_extent *ext,
 			    (unsigned long long)obj, stream,
 			    (unsigned long long)ext->pool_page);
 	mark(r, ext->pool_page, ext->nr_pages);
-	*next_index = ext->index + ext->nr_pages;
 	return 0;
 }
 
@@ -495,12 +526,18 @@ static int load_node(struct reader *r, u64 head,
 			u64 next_index = 0;
 
 			for (i = 0; i < rec.nr_extents[s]; i++) {
+				const struct pkram_fmt_extent *in_place;
 				struct pkram_fmt_extent ext;
 
-				ret = read_bytes(r, &ext, sizeof(ext),
-						 "an extent");
-				if (ret)
-					return ret;
+				in_place = peek_bytes(r, sizeof(ext));
+				if (in_place) {
+					ext = *in_place;
+				} else {
+					ret = read_bytes(r, &ext, sizeof(ext),
+							 "an extent");
+					if (ret)
+						return ret;
+				}
 				ret = check_extent(r, &ext, stream_pages,
 						   &next_index, obj, s,
 						   node.flags & PKRAM_FMT_NODE_DATA_CRC);

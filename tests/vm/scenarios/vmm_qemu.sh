@@ -7,6 +7,7 @@
 # cache, so a second copy, which the same measure sees). Guest RAM touched by
 # QEMU is one extent and counted once: the system's Cached and Shmem do not
 # grow by it.
+# PKRAM-VM-CORE: yes
 # PKRAM-VM-MEM: 2G
 RAM_MIB=64
 qtest_ram() { /usr/bin/python3 "$PKRAM_REPO/tests/guest/qtest_ram.py" "$@"; }
