@@ -823,13 +823,27 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info 
 			fuse_reply_buf(req, fh->text.data() + start, n);
 			return replied;
 		}
-		std::vector<char> buf(size);
-		auto n = fh->obj->pread(buf.data(), size, static_cast<uint64_t>(off));
-		if (!n)
-			return n.error().errnum;
-		fuse_reply_buf(req, buf.data(), *n);
+		// The reply is the object's fd and offset: libfuse splices the
+		// bytes from the object into /dev/fuse (a short read at the end).
+		fuse_bufvec data = FUSE_BUFVEC_INIT(size);
+		data.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+		data.buf[0].fd = fh->obj->fd();
+		data.buf[0].pos = off;
+		fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
 		return replied;
 	});
+}
+
+// size bytes at off reached the object: the entry's size follows.
+void note_written(fuse_req_t req, FileHandle *fh, off_t off, size_t size)
+{
+	Fs &fs = fs_of(req);
+	std::lock_guard guard(fs.lock);
+	auto mounted = fs.mounted(fh->node);
+	if (mounted)
+		if (Entry *e = (*mounted)->tree.find(fh->path))
+			e->data_size = std::max<uint64_t>(e->data_size, off + size);
+	fh->dirty = true;
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char *buf, size_t size, off_t off, fuse_file_info *fi)
@@ -840,16 +854,30 @@ void op_write(fuse_req_t req, fuse_ino_t, const char *buf, size_t size, off_t of
 			return EBADF;
 		if (auto s = fh->obj->pwrite_all(buf, size, static_cast<uint64_t>(off)); !s)
 			return s.error().errnum;
-		Fs &fs = fs_of(req);
-		{
-			std::lock_guard guard(fs.lock);
-			auto mounted = fs.mounted(fh->node);
-			if (mounted)
-				if (Entry *e = (*mounted)->tree.find(fh->path))
-					e->data_size = std::max<uint64_t>(e->data_size, off + size);
-			fh->dirty = true;
-		}
+		note_written(req, fh, off, size);
 		fuse_reply_write(req, size);
+		return replied;
+	});
+}
+
+// A write whose data may still be in the /dev/fuse pipe: spliced into the
+// object fd at off, never copied through a buffer of ours.
+void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec *in, off_t off, fuse_file_info *fi)
+{
+	guarded(req, [&]() -> int {
+		auto *fh = reinterpret_cast<FileHandle *>(fi->fh);
+		if (!fh->obj)
+			return EBADF;
+		size_t size = fuse_buf_size(in);
+		fuse_bufvec out = FUSE_BUFVEC_INIT(size);
+		out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+		out.buf[0].fd = fh->obj->fd();
+		out.buf[0].pos = off;
+		ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
+		if (n < 0)
+			return static_cast<int>(-n);
+		note_written(req, fh, off, static_cast<size_t>(n));
+		fuse_reply_write(req, static_cast<size_t>(n));
 		return replied;
 	});
 }
@@ -1067,8 +1095,12 @@ void op_init(void *, fuse_conn_info *conn)
 	// stay as the mount options set it: libfuse refuses a mismatch.)
 	conn->max_write = 1 << 20;
 	conn->max_readahead = 1 << 20;
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
-		conn->want &= ~FUSE_CAP_SPLICE_READ;
+	// Small writes (head, cp, a database's pages) gather in the page cache
+	// and reach the node as large ones, written back on close or fsync.
+	if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
+		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+	// Data moves between /dev/fuse and object fds by splice.
+	conn->want |= conn->capable & (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 }
 
 const fuse_lowlevel_ops operations = [] {
@@ -1090,6 +1122,7 @@ const fuse_lowlevel_ops operations = [] {
 	ops.open = op_open;
 	ops.read = op_read;
 	ops.write = op_write;
+	ops.write_buf = op_write_buf;
 	ops.flush = op_flush;
 	ops.release = op_release;
 	ops.opendir = op_opendir;

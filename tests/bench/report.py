@@ -102,6 +102,13 @@ def main() -> int:
     def div(a, b):
         return a / b if a is not None and b else None
 
+    # pkramfs against tmpfs, the same command in the same guest: throughput ratios.
+    fuse = [p for p in probes if p["probe"] == "fuse"]
+
+    def fuse_vs_tmpfs(op):
+        t = {p["how"]: p["seconds"] for p in fuse if p["op"] == op}
+        return div(t.get("tmpfs"), t.get("pkramfs"))
+
     G = 1 << 30
     summary = {
         # time ratios: smaller is better
@@ -115,6 +122,9 @@ def main() -> int:
         "mmap_vs_tmpfs": div(throughput("mmap"), tmpfs["bytes"] / tmpfs["mmap_seconds"]) if tmpfs else None,
         "read_vs_tmpfs": div(throughput("write", "read_seconds"), tmpfs["bytes"] / tmpfs["pread_seconds"])
         if tmpfs else None,
+        "fuse_small_write_vs_tmpfs": fuse_vs_tmpfs("small_write"),
+        "fuse_dd_vs_tmpfs": fuse_vs_tmpfs("dd"),
+        "fuse_read_vs_tmpfs": fuse_vs_tmpfs("read"),
         "empty_node_seal_seconds": empty_seal,
         "empty_node_restore_seconds": empty_restore,
     }
@@ -125,7 +135,7 @@ def main() -> int:
         "seal_growth_largest_over_smallest": {l: growth(seal, "seal_seconds", l) for l in ("contiguous", "fragmented")},
         "restore_growth_largest_over_smallest": {l: growth(restore, "kernel_restore_seconds", l)
                                                  for l in ("contiguous", "fragmented")},
-        "ingest": ingest, "restore_tree": tree_rows, "peer": peer, "tracing_overhead": tracing, "seed": seed,
+        "ingest": ingest, "fuse": fuse, "restore_tree": tree_rows, "peer": peer, "tracing_overhead": tracing, "seed": seed,
         "seed_conversion": "seed ms / (100 GiB at an assumed 10 GiB/s memcpy = 10.0 s)",
     }
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -157,6 +167,15 @@ def main() -> int:
         for key, what in (("pwrite_seconds", "tmpfs pwrite (the unit)"), ("pread_seconds", "tmpfs pread (the unit)"),
                           ("mmap_seconds", "tmpfs mmap fault-in (the unit)")):
             md.append(f"| {what} | {tmpfs['bytes'] / tmpfs[key] / MiB:.0f} | {tmpfs['bytes'] / tmpfs[key] / bw:.3f} |")
+    if fuse:
+        md.append("\n| pkramfs vs tmpfs (same command) | pkramfs MiB/s | tmpfs MiB/s | pkramfs ÷ tmpfs throughput |")
+        md.append("|---|---:|---:|---:|")
+        for op, what in (("small_write", "head -c (small writes)"), ("dd", "dd bs=1M"), ("read", "md5sum (cold cache)")):
+            t = {p["how"]: p for p in fuse if p["op"] == op}
+            if "pkramfs" in t and "tmpfs" in t:
+                a, b = t["pkramfs"], t["tmpfs"]
+                md.append(f"| {what} | {a['bytes'] / a['seconds'] / MiB:.0f} | {b['bytes'] / b['seconds'] / MiB:.0f} | "
+                          f"{b['seconds'] / a['seconds']:.2f} |")
     md.append("\n| restore a 512 MiB tree into tmpfs | seconds | ÷ cp -a |")
     md.append("|---|---:|---:|")
     for t in tree_rows:

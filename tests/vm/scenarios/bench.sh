@@ -7,6 +7,7 @@
 # PKRAM-VM-APPEND: memmap=1G!0x220000000
 # PKRAM-VM-TIMEOUT: 3000
 SIZES_MIB="16 64 256 1024 4096"
+FUSE_MIB=256
 POOL_BASE=0x100000000
 PEER_MIB=512
 
@@ -31,6 +32,16 @@ reload_pool() {
 	LOAD_WALL=$(seconds_between "$t0" "$t1")
 	LOAD_KERNEL=$(dmesg | sed -n 's/.*pkram: restored .* in \([0-9]*\) us$/\1/p' | tail -1 |
 		awk '{ printf "%.6f", $1 / 1e6 }')
+}
+
+# fuse_probe OP HOW COMMAND...: times COMMAND (words eval'd, for redirections).
+fuse_probe() {
+	local op=$1 how=$2 t0 t1
+	shift 2
+	t0=$(now_ns)
+	eval "$*"
+	t1=$(now_ns)
+	echo "{\"probe\":\"fuse\",\"op\":\"$op\",\"how\":\"$how\",\"bytes\":$((FUSE_MIB << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
 }
 
 # Seconds since this kernel started: a printk timestamp (the clock behind
@@ -95,6 +106,24 @@ stage_1() {
 	t1=$(now_ns)
 	echo "{\"probe\":\"ingest\",\"how\":\"fuse\",\"bytes\":$((1024 << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
 	rm /pkram/nodes/fuse-ingest/data
+
+	# The seed's step 2 and step 7 through pkramfs against tmpfs: small
+	# writes as head(1) makes them, dd bs=1M, and md5sum reading back (the
+	# page cache dropped: pkramfs then reads through the daemon).
+	mkdir -p /mnt/tmpfs-peer
+	mount -t tmpfs -o size=1G none /mnt/tmpfs-peer
+	local dir how
+	for how in pkramfs tmpfs; do
+		dir=/pkram/nodes/fuse-ingest
+		[[ $how == tmpfs ]] && dir=/mnt/tmpfs-peer
+		fuse_probe small_write "$how" head -c "$FUSE_MIB"M /dev/zero ">$dir/small"
+		fuse_probe dd "$how" dd if=/dev/zero "of=$dir/dd" bs=1M count="$FUSE_MIB" status=none
+		sync
+		echo 3 >/proc/sys/vm/drop_caches
+		fuse_probe read "$how" md5sum "$dir/dd" ">/dev/null"
+		rm "$dir/small" "$dir/dd"
+	done
+	umount /mnt/tmpfs-peer
 	rmdir /pkram/nodes/fuse-ingest
 	umount /pkram
 

@@ -39,9 +39,11 @@ stage_1() {
 	umount /pkram
 
 	# A daemon killed mid-write: what reached the node stays, nothing breaks.
+	# (Synchronous writes: through the writeback cache, a cp of this size is
+	# in the page cache before the kill and reaches the node at close.)
 	head -c 40M /dev/urandom >/tmp/source
 	pkramfs -o pkram=killme none /mnt
-	(cp /tmp/source /mnt/partial 2>/dev/null || true) &
+	(dd if=/tmp/source of=/mnt/partial bs=256K oflag=sync status=none 2>/dev/null || true) &
 	sleep 1
 	pkill -9 -x pkramfs
 	wait || true
