@@ -24,6 +24,8 @@
 #include <linux/sysfs.h>
 #include <linux/vmalloc.h>
 
+#include <asm/e820/api.h>
+
 #include "pkram_internal.h"
 
 #define CREATE_TRACE_POINTS
@@ -99,6 +101,28 @@ static int covered_bytes(struct resource *res, void *arg)
 }
 
 /* Refuses a pool the kernel might use, with what to put on the command line. */
+/*
+ * The firmware's memory map (e820 as the bootloader or the previous kernel
+ * passed it; memmap= does not change it) must call every byte of the range
+ * RAM: firmware-reserved memory (MMIO, ACPI tables, ...) is never a pool.
+ */
+static bool firmware_says_ram(u64 base, u64 size)
+{
+	static const enum e820_type not_ram[] = {
+		E820_TYPE_RESERVED, E820_TYPE_ACPI, E820_TYPE_NVS,
+		E820_TYPE_UNUSABLE, E820_TYPE_PMEM, E820_TYPE_PRAM,
+		E820_TYPE_SOFT_RESERVED, E820_TYPE_RESERVED_KERN,
+	};
+	int i;
+
+	if (!e820__mapped_raw_any(base, base + size, E820_TYPE_RAM))
+		return false;
+	for (i = 0; i < ARRAY_SIZE(not_ram); i++)
+		if (e820__mapped_raw_any(base, base + size, not_ram[i]))
+			return false;
+	return true;
+}
+
 static int check_pool_range(u64 base, u64 size)
 {
 	u64 reserved = 0;
@@ -129,6 +153,11 @@ static int check_pool_range(u64 base, u64 size)
 	if (reserved < size) {
 		pr_err("pool %lluM@%#llx is not reserved memory: add memmap=%lluM$%#llx to the kernel command line\n",
 		       size >> 20, base, size >> 20, base);
+		return -EINVAL;
+	}
+	if (!firmware_says_ram(base, size)) {
+		pr_err("pool %lluM@%#llx is not RAM in the firmware's memory map (/sys/firmware/memmap): a pool must be RAM taken away with memmap=SIZE$ADDR\n",
+		       size >> 20, base);
 		return -EINVAL;
 	}
 	return 0;
