@@ -823,8 +823,8 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info 
 			fuse_reply_buf(req, fh->text.data() + start, n);
 			return replied;
 		}
-		// The reply is the object's fd and offset: libfuse splices the
-		// bytes from the object into /dev/fuse (a short read at the end).
+		// The reply is the object's fd and offset: libfuse reads the
+		// bytes from it straight into its reply (a short read at the end).
 		fuse_bufvec data = FUSE_BUFVEC_INIT(size);
 		data.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
 		data.buf[0].fd = fh->obj->fd();
@@ -1099,8 +1099,12 @@ void op_init(void *, fuse_conn_info *conn)
 	// and reach the node as large ones, written back on close or fsync.
 	if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)
 		conn->want |= FUSE_CAP_WRITEBACK_CACHE;
-	// Data moves between /dev/fuse and object fds by splice.
-	conn->want |= conn->capable & (FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+	// Write data is spliced from /dev/fuse into object fds (write_buf).
+	// Read replies are not: spliced replies measured slower (a cold md5sum
+	// of 64 MiB: 2.4 s against 1.7 s with libfuse reading the object fd
+	// into one buffer per reply).
+	conn->want |= conn->capable & FUSE_CAP_SPLICE_READ;
+	conn->want &= ~(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
 }
 
 const fuse_lowlevel_ops operations = [] {
