@@ -6,12 +6,22 @@
  * Open object fds hold references: a deleted object lives until they close.
  */
 #include <linux/err.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/stringhash.h>
 
 #include "pkram_internal.h"
 
 #define PK_PAGE		((u64)PKRAM_FMT_PAGE_SIZE)
+
+/*
+ * Objects a node may be given (each costs kernel memory, charged to the
+ * creator's memcg); creating one more is ENOSPC. Restore is not capped: a
+ * node sealed under a higher limit still comes back.
+ */
+static unsigned int max_objects = 1 << 20;
+module_param(max_objects, uint, 0644);
+MODULE_PARM_DESC(max_objects, "objects one node may be given (default 1048576)");
 
 void pkram_object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
 			  bool release_pages)
@@ -134,6 +144,8 @@ int pkram_object_open(struct pkram_node *node, const char *name, size_t len,
 		ret = -ENOENT;
 	} else if (node->state != PKRAM_NODE_STATE_OPEN) {
 		ret = -EROFS;
+	} else if (node->nr_objects >= READ_ONCE(max_objects)) {
+		ret = -ENOSPC;
 	} else {
 		obj = pkram_object_add(node, name, len);
 		if (IS_ERR(obj))

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -330,6 +331,41 @@ TEST_F(Pkram, FullPoolIsENOSPCAndOtherNodesAreIntact)
 	auto seal = fill.seal();
 	EXPECT_TRUE(seal.ok() || seal.error().errnum == ENOSPC) << seal.error().what();
 	EXPECT_EQ(pattern, *k->read_all());
+}
+
+// The per-node object cap (module parameter max_objects): one more create is
+// ENOSPC, opening existing objects still works, other nodes are not limited.
+TEST_F(Pkram, ObjectCapIsENOSPC)
+{
+	const char *param = "/sys/module/pkram/parameters/max_objects";
+	std::string old_cap;
+	{
+		FILE *f = std::fopen(param, "r");
+		ASSERT_NE(nullptr, f) << param;
+		char buf[32] = {};
+		ASSERT_NE(nullptr, std::fgets(buf, sizeof(buf), f));
+		std::fclose(f);
+		old_cap = buf;
+	}
+	auto set_cap = [&](const std::string &v) {
+		FILE *f = std::fopen(param, "w");
+		ASSERT_NE(nullptr, f);
+		std::fputs(v.c_str(), f);
+		ASSERT_EQ(0, std::fclose(f));
+	};
+	EXPECT_EQ("1048576\n", old_cap);
+	set_cap("5");
+	auto n = node("cap");
+	for (int i = 0; i < 5; i++)
+		EXPECT_TRUE(n.open_object("o" + std::to_string(i), {.create = true}).ok()) << i;
+	auto over = n.open_object("o5", {.create = true});
+	set_cap(old_cap);
+	ASSERT_FALSE(over.ok());
+	EXPECT_EQ(ENOSPC, over.error().errnum);
+	EXPECT_TRUE(n.open_object("o4").ok());
+	EXPECT_EQ(5u, n.info()->nr_objects);
+	// With the default back, the node takes more.
+	EXPECT_TRUE(n.open_object("o5", {.create = true}).ok());
 }
 
 TEST_F(Pkram, ObjectIterationAndShortNameBuffers)

@@ -75,7 +75,9 @@
  *   ENAMETOOLONG  name longer than PKRAM_NODE_NAME_MAX / PKRAM_OBJ_NAME_MAX
  *   EEXIST        a node or object of that name exists (with _EXCL)
  *   ENOENT        no node or object of that name (or end of an iteration)
- *   ENOSPC        the pool is full, or PKRAM_MAX_NODES sealed nodes exist
+ *   ENOSPC        the pool is full, or PKRAM_MAX_NODES sealed nodes exist,
+ *                 or the node has the module's max_objects objects (a
+ *                 parameter, default 1048576)
  *   EROFS         write to a SEALED or RESTORED node
  *   EBUSY         free of a node that still has open fds (or mappings); see
  *                 "Mappings" for seal, reopen-for-write and shrink
