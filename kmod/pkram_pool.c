@@ -100,7 +100,6 @@ static int covered_bytes(struct resource *res, void *arg)
 	return 0;
 }
 
-/* Refuses a pool the kernel might use, with what to put on the command line. */
 /*
  * The firmware's memory map (e820 as the bootloader or the previous kernel
  * passed it; memmap= does not change it) must call every byte of the range
@@ -123,6 +122,7 @@ static bool firmware_says_ram(u64 base, u64 size)
 	return true;
 }
 
+/* Refuses a pool the kernel might use, with what to put on the command line. */
 static int check_pool_range(u64 base, u64 size)
 {
 	u64 reserved = 0;

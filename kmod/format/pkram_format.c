@@ -50,13 +50,19 @@ bool pkram_fmt_test_bit(const struct pkram_fmt_bitmap *map, u64 bit)
 	return (map->words[bit / 64] >> (bit % 64)) & 1;
 }
 
+/* Bits [bit, bit + n) of one word; bit + n <= 64. */
+static u64 word_mask(u64 bit, u64 n)
+{
+	return (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
+}
+
 static void change_range(struct pkram_fmt_bitmap *map, u64 first, u64 nr,
 			 bool set)
 {
 	while (nr) {
 		u64 bit = first % 64;
 		u64 n = 64 - bit < nr ? 64 - bit : nr;
-		u64 mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
+		u64 mask = word_mask(bit, n);
 
 		if (set)
 			map->words[first / 64] |= mask;
@@ -83,8 +89,7 @@ static u64 first_set(const struct pkram_fmt_bitmap *map, u64 first, u64 nr)
 	while (nr) {
 		u64 bit = first % 64;
 		u64 n = 64 - bit < nr ? 64 - bit : nr;
-		u64 mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
-		u64 hit = map->words[first / 64] & mask;
+		u64 hit = map->words[first / 64] & word_mask(bit, n);
 
 		if (hit)
 			return first - bit + ctz64(hit);
@@ -288,14 +293,20 @@ struct reader {
 	u32 seq;
 };
 
-/* The node's own pages, in scratch; the window keeps clearing it cheap. */
-static void mark(struct reader *r, u64 first, u64 nr)
+/* The window of scratch the node's pages lie in, grown to [first, +nr). */
+static void widen(struct reader *r, u64 first, u64 nr)
 {
-	pkram_fmt_set_range(r->scratch, first, nr);
 	if (first < r->lo)
 		r->lo = first;
 	if (first + nr > r->hi)
 		r->hi = first + nr;
+}
+
+/* The node's own pages, in scratch; the window keeps clearing it cheap. */
+static void mark(struct reader *r, u64 first, u64 nr)
+{
+	pkram_fmt_set_range(r->scratch, first, nr);
+	widen(r, first, nr);
 }
 
 static int enter_block(struct reader *r, u64 off)
@@ -418,15 +429,11 @@ static int check_extent(struct reader *r, const struct pkram_fmt_extent *ext,
 	/* An extent within one bitmap word (4 KiB-fragmented nodes): one look. */
 	if (ext->pool_page % 64 + ext->nr_pages <= 64) {
 		u64 w = ext->pool_page / 64;
-		u64 mask = (ext->nr_pages == 64 ? ~0ULL :
-			    (1ULL << ext->nr_pages) - 1) << ext->pool_page % 64;
+		u64 mask = word_mask(ext->pool_page % 64, ext->nr_pages);
 
 		if (!((r->scratch->words[w] | r->claimed->words[w]) & mask)) {
 			r->scratch->words[w] |= mask;
-			if (ext->pool_page < r->lo)
-				r->lo = ext->pool_page;
-			if (ext->pool_page + ext->nr_pages > r->hi)
-				r->hi = ext->pool_page + ext->nr_pages;
+			widen(r, ext->pool_page, ext->nr_pages);
 			return 0;
 		}
 	}
