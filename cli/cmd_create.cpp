@@ -13,12 +13,8 @@ struct CreateArgs {
 
 int run_create(const Context &ctx, const CreateArgs &args)
 {
-	auto dev = open_device(ctx);
-	if (!dev)
-		return report(dev.error());
-	auto node = dev->create_node(args.node);
-	if (!node)
-		return report(node.error());
+	if (auto created = create_node(ctx, args.node); !created)
+		return report(created.error());
 	std::printf("created %s (open: seal it to hand it over)\n", args.node.c_str());
 	return Exit::ok;
 }

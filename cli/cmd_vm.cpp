@@ -46,13 +46,10 @@ int run_vm_create(const Context &ctx, const VmCreateArgs &args)
 		return report(bytes.error());
 	if (auto ok = check_vm_ram_size(*bytes); !ok)
 		return report(ok.error());
-	auto dev = open_device(ctx);
-	if (!dev)
-		return report(dev.error());
-	auto node = dev->create_node(args.node);
-	if (!node)
-		return report(node.error());
-	auto ram = node->open_object(vm_ram_object, {.create = true, .exclusive = true});
+	auto created = create_node(ctx, args.node);
+	if (!created)
+		return report(created.error());
+	auto ram = created->node.open_object(vm_ram_object, {.create = true, .exclusive = true});
 	if (!ram)
 		return report(ram.error());
 	if (auto s = ram->truncate(*bytes); !s)

@@ -30,6 +30,8 @@ struct OpenedNode {
 	Node node;
 };
 Result<OpenedNode> open_node(const Context &ctx, const std::string &name, bool write = false);
+// The device and a new, open node.
+Result<OpenedNode> create_node(const Context &ctx, const std::string &name);
 std::string human_bytes(uint64_t bytes);
 
 // status, and with nodes_only the node table alone (ls).

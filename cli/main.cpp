@@ -29,6 +29,17 @@ Result<OpenedNode> open_node(const Context &ctx, const std::string &name, bool w
 	return OpenedNode{std::move(*dev), std::move(*node)};
 }
 
+Result<OpenedNode> create_node(const Context &ctx, const std::string &name)
+{
+	auto dev = open_device(ctx);
+	if (!dev)
+		return dev.error();
+	auto node = dev->create_node(name);
+	if (!node)
+		return node.error();
+	return OpenedNode{std::move(*dev), std::move(*node)};
+}
+
 std::string human_bytes(uint64_t bytes)
 {
 	static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

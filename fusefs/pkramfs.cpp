@@ -813,6 +813,16 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi)
 	});
 }
 
+// size bytes of an object at off, as libfuse's fd-backed buffer.
+fuse_bufvec object_bytes(const FileHandle &fh, size_t size, off_t off)
+{
+	fuse_bufvec v = FUSE_BUFVEC_INIT(size);
+	v.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+	v.buf[0].fd = fh.obj->fd();
+	v.buf[0].pos = off;
+	return v;
+}
+
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info *fi)
 {
 	guarded(req, [&]() -> int {
@@ -825,10 +835,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info 
 		}
 		// The reply is the object's fd and offset: libfuse reads the
 		// bytes from it straight into its reply (a short read at the end).
-		fuse_bufvec data = FUSE_BUFVEC_INIT(size);
-		data.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-		data.buf[0].fd = fh->obj->fd();
-		data.buf[0].pos = off;
+		fuse_bufvec data = object_bytes(*fh, size, off);
 		fuse_reply_data(req, &data, FUSE_BUF_SPLICE_MOVE);
 		return replied;
 	});
@@ -868,11 +875,7 @@ void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec *in, off_t off, fuse_f
 		auto *fh = reinterpret_cast<FileHandle *>(fi->fh);
 		if (!fh->obj)
 			return EBADF;
-		size_t size = fuse_buf_size(in);
-		fuse_bufvec out = FUSE_BUFVEC_INIT(size);
-		out.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-		out.buf[0].fd = fh->obj->fd();
-		out.buf[0].pos = off;
+		fuse_bufvec out = object_bytes(*fh, fuse_buf_size(in), off);
 		ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
 		if (n < 0)
 			return static_cast<int>(-n);

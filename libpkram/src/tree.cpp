@@ -196,38 +196,59 @@ Result<SaveEntry> describe(const fs::path &root, const fs::path &path,
 	return e;
 }
 
-// Copies a file's data regions (holes stay holes) into the object, one copy
-// per byte: sendfile(2) from the file into the object fd.
+// Copies the data runs of fd `in` within [from, end) to the same offsets of
+// fd `out`, one copy per byte: sendfile(2), holes found with SEEK_DATA and
+// SEEK_HOLE and left holes. `ended` says `in` was shorter than `end`. `src`
+// and `dst` name the two sides in errors.
+Status copy_data_runs(int in, int out, uint64_t from, uint64_t end, const std::string &src,
+		      const std::string &dst, uint64_t &copied, bool &ended)
+{
+	ended = false;
+	for (uint64_t pos = from; pos < end;) {
+		off_t data = lseek(in, static_cast<off_t>(pos), SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			return {}; // only a hole up to the end
+		if (data < 0)
+			return errno_error("find data in " + src);
+		if (static_cast<uint64_t>(data) >= end)
+			return {};
+		off_t hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			return errno_error("find a hole in " + src);
+		const uint64_t run_end = std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+		if (lseek(out, data, SEEK_SET) < 0)
+			return errno_error("seek in " + dst);
+		off_t at = data;
+		while (static_cast<uint64_t>(at) < run_end) {
+			ssize_t n = sendfile(out, in, &at,
+					     std::min<uint64_t>(run_end - static_cast<uint64_t>(at), 1u << 30));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return errno_error("copy " + src + " into " + dst);
+			if (n == 0) {
+				ended = true;
+				return {};
+			}
+			copied += static_cast<uint64_t>(n);
+		}
+		pos = run_end;
+	}
+	return {};
+}
+
+// Copies a file's data regions (holes stay holes) into the object.
 Status save_file_data(const fs::path &path, Object &obj, uint64_t size, uint64_t &copied)
 {
 	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno_error("open " + path.string());
 	UniqueFd file(fd);
-	off_t pos = 0;
-	while (static_cast<uint64_t>(pos) < size) {
-		off_t data = lseek(file.get(), pos, SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			break; // only a hole is left
-		if (data < 0)
-			return errno_error("seek to data in " + path.string());
-		off_t hole = lseek(file.get(), data, SEEK_HOLE);
-		if (hole < 0)
-			return errno_error("seek to a hole in " + path.string());
-		if (lseek(obj.fd(), data, SEEK_SET) < 0)
-			return errno_error("seek in the object of " + path.string());
-		for (pos = data; pos < hole;) {
-			ssize_t n = sendfile(obj.fd(), file.get(), &pos,
-					     static_cast<size_t>(std::min<off_t>(hole - pos, 1 << 30)));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return errno_error("copy " + path.string() + " into its object");
-			if (n == 0)
-				return {};
-			copied += static_cast<uint64_t>(n);
-		}
-	}
+	bool shrank = false;
+	if (auto s = copy_data_runs(file.get(), obj.fd(), 0, size, path.string(),
+				    "the object of " + path.string(), copied, shrank);
+	    !s || shrank)
+		return s;
 	// The page stream ends at the file's size, trailing hole included.
 	return obj.truncate(size);
 }
@@ -268,11 +289,9 @@ Status apply_meta(const fs::path &path, const EntryMeta &m)
 }
 
 // Copies [off, off + len) of an object into a file created at its size
-// beforehand, one copy per byte: the object's data runs (SEEK_DATA and
-// SEEK_HOLE, so a sparse file comes back sparse) go by sendfile(2) from the
-// object fd, the kernel copying pool pages straight into the file. (Filling
-// through mmap was tried: with several threads of one process, mmap/munmap
-// and the page faults serialize on mmap_lock.)
+// beforehand; its holes stay holes, so a sparse file comes back sparse.
+// (Filling through mmap was tried: with several threads of one process,
+// mmap/munmap and the page faults serialize on mmap_lock.)
 Status restore_file_range(const Node &node, const std::string &name, const fs::path &path,
 			  uint64_t off, uint64_t len, uint64_t &copied)
 {
@@ -285,37 +304,9 @@ Status restore_file_range(const Node &node, const std::string &name, const fs::p
 	if (fd < 0)
 		return errno_error("open " + path.string());
 	UniqueFd file(fd);
-	const int in = obj->fd();
-	const uint64_t end = off + len;
-	for (uint64_t pos = off; pos < end;) {
-		off_t data = lseek(in, static_cast<off_t>(pos), SEEK_DATA);
-		if (data < 0 && errno == ENXIO)
-			break; // only a hole up to the end
-		if (data < 0)
-			return errno_error("find data in object " + name);
-		if (static_cast<uint64_t>(data) >= end)
-			break;
-		off_t hole = lseek(in, data, SEEK_HOLE);
-		if (hole < 0)
-			return errno_error("find a hole in object " + name);
-		const uint64_t run_end = std::min<uint64_t>(static_cast<uint64_t>(hole), end);
-		if (lseek(file.get(), data, SEEK_SET) < 0)
-			return errno_error("seek in " + path.string());
-		off_t at = data;
-		while (static_cast<uint64_t>(at) < run_end) {
-			ssize_t n = sendfile(file.get(), in, &at,
-					     std::min<uint64_t>(run_end - static_cast<uint64_t>(at), 1u << 30));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return errno_error("copy object " + name + " into " + path.string());
-			if (n == 0)
-				break; // the object ends here
-			copied += static_cast<uint64_t>(n);
-		}
-		pos = run_end;
-	}
-	return {};
+	bool ended = false;
+	return copy_data_runs(obj->fd(), file.get(), off, off + len, "object " + name, path.string(), copied,
+			      ended);
 }
 
 Status make_node(const fs::path &path, const EntryMeta &m)
