@@ -26,10 +26,28 @@
 
 #include "pkram_internal.h"
 
+/*
+ * A restored extent in the array: the format's limits (indices below 2^32,
+ * 32-bit lengths) fit it in 16 bytes, a third less to allocate and clear.
+ */
+struct restored_extent {
+	u64 pool_page;
+	u32 index;
+	u32 nr_pages;
+};
+
 struct pkram_extent_array {
 	u64 nr, capacity;
-	struct pkram_extent ext[];
+	struct restored_extent ext[];
 };
+
+static struct pkram_extent restored_extent(const struct restored_extent *e)
+{
+	return (struct pkram_extent){
+		.index = e->index, .pool_page = e->pool_page,
+		.nr_pages = e->nr_pages,
+	};
+}
 
 void pkram_stream_init(struct pkram_stream *st)
 {
@@ -49,14 +67,14 @@ static bool array_find(const struct pkram_extent_array *a, u64 idx,
 	while (lo < hi) {
 		u64 mid = lo + (hi - lo) / 2;
 
-		if (a->ext[mid].index + a->ext[mid].nr_pages <= idx)
+		if ((u64)a->ext[mid].index + a->ext[mid].nr_pages <= idx)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo == a->nr)
 		return false;
-	*ext = a->ext[lo];
+	*ext = restored_extent(&a->ext[lo]);
 	return true;
 }
 
@@ -105,7 +123,7 @@ static bool extent_last(struct pkram_stream *st, u64 idx,
 
 /*
  * Room for a restored stream's nr_extents extents, which then arrive in
- * index order through pkram_extent_restore. The count comes from the pool:
+ * index order through pkram_extents_restore. The count comes from the pool:
  * an impossible one fails here (-ENOMEM, quietly) or in validation.
  */
 int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents)
@@ -124,19 +142,24 @@ int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents)
 	return 0;
 }
 
-/* Appends a validated extent (sorted, not overlapping) of a restored stream. */
-int pkram_extent_restore(struct pkram_stream *st, u64 index, u64 pool_page,
-			 u64 nr)
+/* Appends validated extents (sorted, not overlapping) of a restored stream. */
+int pkram_extents_restore(struct pkram_stream *st,
+			  const struct pkram_fmt_extent *ext, u32 nr)
 {
 	struct pkram_extent_array *a = st->restored;
 
-	if (!a || a->nr == a->capacity)
+	if (!a || nr > a->capacity - a->nr)
 		return -EOVERFLOW;
-	a->ext[a->nr++] = (struct pkram_extent){
-		.index = index, .pool_page = pool_page, .nr_pages = nr,
-	};
-	st->nr_pages += nr;
-	st->nr_extents++;
+	for (; nr--; ext++) {
+		if (ext->index > U32_MAX)
+			return -EOVERFLOW;
+		a->ext[a->nr++] = (struct restored_extent){
+			.index = ext->index, .pool_page = ext->pool_page,
+			.nr_pages = ext->nr_pages,
+		};
+		st->nr_pages += ext->nr_pages;
+		st->nr_extents++;
+	}
 	return 0;
 }
 
@@ -153,11 +176,11 @@ static int stream_thaw(struct pkram_stream *st)
 	if (!a)
 		return 0;
 	for (i = 0; i < a->nr; i++) {
-		const struct pkram_extent *e = &a->ext[i];
+		const struct pkram_extent e = restored_extent(&a->ext[i]);
 
-		ret = mtree_store_range(&st->extents, e->index,
-					e->index + e->nr_pages - 1,
-					xa_mk_value(e->pool_page),
+		ret = mtree_store_range(&st->extents, e.index,
+					e.index + e.nr_pages - 1,
+					xa_mk_value(e.pool_page),
 					GFP_KERNEL_ACCOUNT);
 		if (ret) {
 			mtree_destroy(&st->extents);

@@ -132,8 +132,8 @@ u64 pkram_extent_page(struct pkram_stream *st, u64 idx);
 int pkram_extent_insert(struct pkram_stream *st, u64 index, u64 pool_page,
 			u64 nr);
 int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents);
-int pkram_extent_restore(struct pkram_stream *st, u64 index, u64 pool_page,
-			 u64 nr);
+int pkram_extents_restore(struct pkram_stream *st,
+			  const struct pkram_fmt_extent *ext, u32 nr);
 int pkram_extents_cut(struct pkram_stream *st, u64 from,
 		      void (*release)(void *ctx, u64 first, u64 nr), void *ctx);
 int pkram_extents_walk(struct pkram_stream *st,

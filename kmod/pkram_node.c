@@ -16,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/stringhash.h>
 #include <linux/uaccess.h>
+#include <linux/workqueue.h>
 
 #include "pkram_internal.h"
 #include "pkram_trace.h"
@@ -366,6 +367,56 @@ void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st)
 	st->open_fds = atomic_read(&node->users);
 }
 
+/* ---- checking a chain's CRCs on several CPUs ---------------------------- */
+
+/* A chain shorter than this per CPU is checked on one. */
+#define CRC_BLOCKS_PER_CPU	64
+#define CRC_MAX_CPUS		8
+
+struct crc_share {
+	struct work_struct work;
+	const struct pkram_fmt_pool *fmt;
+	u64 head;
+	u32 nr_blocks, first, stride, bad;
+};
+
+static void crc_share_fn(struct work_struct *work)
+{
+	struct crc_share *s = container_of(work, struct crc_share, work);
+
+	s->bad = pkram_fmt_chain_first_bad(s->fmt, s->head, s->nr_blocks,
+					   s->first, s->stride);
+}
+
+/*
+ * A long chain's block CRCs are most of a fragmented node's validation:
+ * every CPU takes every n-th block, this thread too.
+ */
+static u32 first_bad_block(void *arg, const struct pkram_fmt_pool *fmt,
+			   u64 head, u32 nr_blocks)
+{
+	struct crc_share shares[CRC_MAX_CPUS];
+	u32 n = clamp(nr_blocks / CRC_BLOCKS_PER_CPU, 1U,
+		      min_t(u32, num_online_cpus(), CRC_MAX_CPUS));
+	u32 i, bad;
+
+	for (i = 1; i < n; i++) {
+		shares[i] = (struct crc_share) {
+			.fmt = fmt, .head = head, .nr_blocks = nr_blocks,
+			.first = i, .stride = n,
+		};
+		INIT_WORK_ONSTACK(&shares[i].work, crc_share_fn);
+		queue_work(system_unbound_wq, &shares[i].work);
+	}
+	bad = pkram_fmt_chain_first_bad(fmt, head, nr_blocks, 0, n);
+	for (i = 1; i < n; i++) {
+		flush_work(&shares[i].work);
+		destroy_work_on_stack(&shares[i].work);
+		bad = min(bad, shares[i].bad);
+	}
+	return bad;
+}
+
 /* ---- restoring -------------------------------------------------------- */
 
 struct restore_ctx {
@@ -412,13 +463,12 @@ static int restore_object_cb(void *arg, const struct pkram_fmt_object *rec,
 	return 0;
 }
 
-static int restore_extent_cb(void *arg, int stream,
-			     const struct pkram_fmt_extent *ext)
+static int restore_extents_cb(void *arg, int stream,
+			      const struct pkram_fmt_extent *ext, u32 nr)
 {
 	struct restore_ctx *ctx = arg;
 
-	return pkram_extent_restore(&ctx->obj->stream[stream], ext->index,
-				    ext->pool_page, ext->nr_pages);
+	return pkram_extents_restore(&ctx->obj->stream[stream], ext, nr);
 }
 
 int pkram_node_restore(struct pkram_pool *pool, u64 head,
@@ -430,7 +480,8 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 	struct pkram_fmt_visitor visitor = {
 		.node = restore_node_cb,
 		.object = restore_object_cb,
-		.extent = restore_extent_cb,
+		.extents = restore_extents_cb,
+		.first_bad_block = first_bad_block,
 		.ctx = &ctx,
 	};
 	int ret;
@@ -475,18 +526,20 @@ static int verify_object_cb(void *arg, const struct pkram_fmt_object *rec,
 	return 0;
 }
 
-static int verify_extent_cb(void *arg, int stream,
-			    const struct pkram_fmt_extent *ext)
+static int verify_extents_cb(void *arg, int stream,
+			     const struct pkram_fmt_extent *ext, u32 nr)
 {
 	struct verify_ctx *ctx = arg;
 
-	ctx->out->checked_extents++;
-	ctx->out->checked_bytes += ext->nr_pages * PK_PAGE;
-	if (pkram_data_crc(ctx->pool, ext->pool_page, ext->nr_pages) !=
-	    ext->crc) {
-		ctx->out->bad_extents++;
-		if (!ctx->bad_in_object++)
-			ctx->out->bad_objects++;
+	for (; nr--; ext++) {
+		ctx->out->checked_extents++;
+		ctx->out->checked_bytes += ext->nr_pages * PK_PAGE;
+		if (pkram_data_crc(ctx->pool, ext->pool_page, ext->nr_pages) !=
+		    ext->crc) {
+			ctx->out->bad_extents++;
+			if (!ctx->bad_in_object++)
+				ctx->out->bad_objects++;
+		}
 	}
 	return 0;
 }
@@ -498,7 +551,8 @@ int pkram_node_verify(struct pkram_pool *pool, struct pkram_node *node,
 	struct verify_ctx ctx = { .pool = pool, .out = out };
 	struct pkram_fmt_visitor visitor = {
 		.object = verify_object_cb,
-		.extent = verify_extent_cb,
+		.extents = verify_extents_cb,
+		.first_bad_block = first_bad_block,
 		.ctx = &ctx,
 	};
 	struct pkram_fmt_bitmap none, scratch;

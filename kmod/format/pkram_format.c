@@ -9,8 +9,10 @@
 #include <linux/bitops.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #define popcount64(x)	hweight64(x)
+#define pkram_fmt_yield()	cond_resched()
 #define ctz64(x)	__ffs64(x)
 #endif
 
@@ -309,44 +311,162 @@ static void mark(struct reader *r, u64 first, u64 nr)
 	widen(r, first, nr);
 }
 
+static const struct pkram_fmt_block *block_of(const struct pkram_fmt_pool *pool,
+					      u64 off)
+{
+	return (const struct pkram_fmt_block *)(pool->base + off);
+}
+
+static bool block_inside(const struct pkram_fmt_pool *pool, u64 off)
+{
+	return !(off % FMT_PAGE) && off >= FMT_PAGE && off < pool->size;
+}
+
+static bool block_crc_ok(const struct pkram_fmt_block *blk)
+{
+	return fuzzing || blk->crc == crc_skipping(blk, FMT_PAGE,
+				offsetof(struct pkram_fmt_block, crc));
+}
+
+u32 pkram_fmt_chain_first_bad(const struct pkram_fmt_pool *pool, u64 head,
+			      u32 nr_blocks, u32 first, u32 stride)
+{
+	u64 off = head;
+	u32 seq;
+
+	for (seq = 0; seq < nr_blocks; seq++) {
+		const struct pkram_fmt_block *blk;
+
+		/* Walked before, so only a pool changed meanwhile fails here. */
+		if (!block_inside(pool, off))
+			return seq;
+		blk = block_of(pool, off);
+		if (seq % stride == first && !block_crc_ok(blk))
+			return seq;
+		off = blk->next;
+		pkram_fmt_yield();
+	}
+	return nr_blocks;
+}
+
+static u64 chain_offset(const struct pkram_fmt_pool *pool, u64 head, u32 seq)
+{
+	while (seq-- && block_inside(pool, head))
+		head = block_of(pool, head)->next;
+	return head;
+}
+
+static int crc_mismatch(struct reader *r, u64 head, u32 seq)
+{
+	return fmt_fail(r->err, -EBADMSG,
+		    "metadata block %u at offset %#llx: checksum mismatch", seq,
+		    (unsigned long long)chain_offset(r->pool, head, seq));
+}
+
+/*
+ * The first of nr_blocks blocks (already walked) whose CRC does not match,
+ * or nr_blocks: on the visitor's CPUs when it offers them.
+ */
+static u32 first_bad_block(struct reader *r, u64 head, u32 nr_blocks,
+			   const struct pkram_fmt_visitor *v)
+{
+	if (v && v->first_bad_block)
+		return v->first_bad_block(v->ctx, r->pool, head, nr_blocks);
+	return pkram_fmt_chain_first_bad(r->pool, head, nr_blocks, 0, 1);
+}
+
+/*
+ * The chain's shape, before its payload is read: every block inside the
+ * pool, not used twice, not another node's, with its magic and a sane
+ * header; its pages are marked as the node's. The CRCs are checked after
+ * the walk, so that a long chain's can be checked on several CPUs. A
+ * failure here is blamed on the first damaged block up to the one that
+ * failed, when there is one (a CRC mismatch explains any later surprise).
+ */
+static int walk_chain(struct reader *r, u64 head, u32 *nr_blocks,
+		      const struct pkram_fmt_visitor *v)
+{
+	u64 off = head;
+	u32 seq = 0, checked;
+	int ret;
+
+	for (;;) {
+		const struct pkram_fmt_block *blk;
+		u64 page = off >> PKRAM_FMT_PAGE_SHIFT;
+
+		checked = seq;
+		if (!block_inside(r->pool, off)) {
+			ret = fmt_fail(r->err, -EBADMSG,
+				   "metadata block %u at offset %#llx is outside the pool",
+				   seq, (unsigned long long)off);
+			break;
+		}
+		if (pkram_fmt_test_bit(r->scratch, page)) {
+			ret = fmt_fail(r->err, -ELOOP,
+				   "metadata block %u at offset %#llx is used twice",
+				   seq, (unsigned long long)off);
+			break;
+		}
+		if (pkram_fmt_test_bit(r->claimed, page)) {
+			ret = fmt_fail(r->err, -EBADMSG,
+				   "metadata block %u at offset %#llx belongs to another node",
+				   seq, (unsigned long long)off);
+			break;
+		}
+		blk = block_of(r->pool, off);
+		if (blk->magic != PKRAM_FMT_BLOCK_MAGIC) {
+			ret = fmt_fail(r->err, -EBADMSG,
+				   "metadata block %u at offset %#llx has a bad magic",
+				   seq, (unsigned long long)off);
+			break;
+		}
+		checked = seq + 1;
+		if (blk->seq != seq || blk->used > PKRAM_FMT_BLOCK_PAYLOAD ||
+		    blk->reserved) {
+			ret = fmt_fail(r->err, -EBADMSG,
+				   "metadata block %u at offset %#llx has a bad header",
+				   seq, (unsigned long long)off);
+			break;
+		}
+		mark(r, page, 1);
+		seq++;
+		off = blk->next;
+		if (!off) {
+			*nr_blocks = seq;
+			checked = first_bad_block(r, head, seq, v);
+			return checked < seq ? crc_mismatch(r, head, checked) : 0;
+		}
+		pkram_fmt_yield();
+	}
+	if (checked) {
+		u32 bad = pkram_fmt_chain_first_bad(r->pool, head, checked, 0, 1);
+
+		if (bad < checked)
+			return crc_mismatch(r, head, bad);
+	}
+	return ret;
+}
+
+/*
+ * The next block of a walked, checked chain. Its header is read again, so
+ * only bounds are checked again: a pool changed under the validator (by
+ * someone writing /dev/mem) can then make it reject, never overrun.
+ */
 static int enter_block(struct reader *r, u64 off)
 {
 	const struct pkram_fmt_block *blk;
-	u64 page = off >> PKRAM_FMT_PAGE_SHIFT;
 
-	if (off % FMT_PAGE || off < FMT_PAGE || off >= r->pool->size)
+	if (!block_inside(r->pool, off))
 		return fmt_fail(r->err, -EBADMSG,
 			    "metadata block %u at offset %#llx is outside the pool",
 			    r->seq, (unsigned long long)off);
-	if (pkram_fmt_test_bit(r->scratch, page))
-		return fmt_fail(r->err, -ELOOP,
-			    "metadata block %u at offset %#llx is used twice",
-			    r->seq, (unsigned long long)off);
-	if (pkram_fmt_test_bit(r->claimed, page))
-		return fmt_fail(r->err, -EBADMSG,
-			    "metadata block %u at offset %#llx belongs to another node",
-			    r->seq, (unsigned long long)off);
-	blk = (const struct pkram_fmt_block *)(r->pool->base + off);
-	if (blk->magic != PKRAM_FMT_BLOCK_MAGIC)
-		return fmt_fail(r->err, -EBADMSG,
-			    "metadata block %u at offset %#llx has a bad magic",
-			    r->seq, (unsigned long long)off);
-	if (!fuzzing && blk->crc != crc_skipping(blk, FMT_PAGE,
-				offsetof(struct pkram_fmt_block, crc)))
-		return fmt_fail(r->err, -EBADMSG,
-			    "metadata block %u at offset %#llx: checksum mismatch",
-			    r->seq, (unsigned long long)off);
-	/* The CRC matched: the header is a consistent copy from now on. */
-	if (blk->seq != r->seq || blk->used > PKRAM_FMT_BLOCK_PAYLOAD ||
-	    blk->reserved)
-		return fmt_fail(r->err, -EBADMSG,
-			    "metadata block %u at offset %#llx has a bad header",
-			    r->seq, (unsigned long long)off);
-	mark(r, page, 1);
+	blk = block_of(r->pool, off);
 	r->blk = blk;
 	r->off = off;
 	r->pos = 0;
 	r->used = blk->used;
+	if (r->used > PKRAM_FMT_BLOCK_PAYLOAD)
+		r->used = 0;
 	r->next = blk->next;
 	r->seq++;
 	return 0;
@@ -451,17 +571,25 @@ static int check_extent(struct reader *r, const struct pkram_fmt_extent *ext,
 	return 0;
 }
 
+#define EXTENT_BATCH	16
+
 static int load_node(struct reader *r, u64 head,
 		     const struct pkram_fmt_visitor *v)
 {
 	struct pkram_fmt_error *err = r->err;
 	char name[PKRAM_FMT_OBJ_NAME_MAX + 8];
 	char shown[65];		/* the name as messages print it */
+	/* Checked copies, handed to the visitor a batch at a time. */
+	struct pkram_fmt_extent batch[EXTENT_BATCH];
 	struct pkram_fmt_node node;
 	u64 obj, data_pages = 0;
+	u32 nr_blocks = 0, nr_batch = 0;
 	u64 i;
 	int ret;
 
+	ret = walk_chain(r, head, &nr_blocks, v);
+	if (ret)
+		return ret;
 	ret = enter_block(r, head);
 	if (ret)
 		return ret;
@@ -533,32 +661,36 @@ static int load_node(struct reader *r, u64 head,
 			u64 next_index = 0;
 
 			for (i = 0; i < rec.nr_extents[s]; i++) {
+				struct pkram_fmt_extent *ext = &batch[nr_batch];
 				const struct pkram_fmt_extent *in_place;
-				struct pkram_fmt_extent ext;
 
-				in_place = peek_bytes(r, sizeof(ext));
+				in_place = peek_bytes(r, sizeof(*ext));
 				if (in_place) {
-					ext = *in_place;
+					*ext = *in_place;
 				} else {
-					ret = read_bytes(r, &ext, sizeof(ext),
+					ret = read_bytes(r, ext, sizeof(*ext),
 							 "an extent");
 					if (ret)
 						return ret;
 				}
-				ret = check_extent(r, &ext, stream_pages,
+				ret = check_extent(r, ext, stream_pages,
 						   &next_index, obj, s,
 						   node.flags & PKRAM_FMT_NODE_DATA_CRC);
 				if (ret)
 					return ret;
-				data_pages += ext.nr_pages;
-				if (v && v->extent) {
-					ret = v->extent(v->ctx, s, &ext);
-					if (ret)
-						return fmt_fail(err, ret,
-							    "object %llu ('%s'): extent cannot be restored (%d)",
-							    (unsigned long long)obj,
-							    shown, ret);
-				}
+				data_pages += ext->nr_pages;
+				if (++nr_batch < EXTENT_BATCH &&
+				    i + 1 < rec.nr_extents[s])
+					continue;
+				ret = v && v->extents ?
+				      v->extents(v->ctx, s, batch, nr_batch) : 0;
+				nr_batch = 0;
+				if (ret)
+					return fmt_fail(err, ret,
+						    "object %llu ('%s'): extent cannot be restored (%d)",
+						    (unsigned long long)obj,
+						    shown, ret);
+				pkram_fmt_yield();
 			}
 		}
 	}
@@ -569,10 +701,10 @@ static int load_node(struct reader *r, u64 head,
 			    "node record counts %llu data pages, extents hold %llu",
 			    (unsigned long long)node.nr_data_pages,
 			    (unsigned long long)data_pages);
-	if (r->seq != node.nr_blocks)
+	if (r->seq != nr_blocks || nr_blocks != node.nr_blocks)
 		return fmt_fail(err, -EBADMSG,
 			    "node record counts %llu metadata blocks, the chain has %u",
-			    (unsigned long long)node.nr_blocks, r->seq);
+			    (unsigned long long)node.nr_blocks, nr_blocks);
 	return 0;
 }
 
@@ -707,14 +839,14 @@ void pkram_fmt_chain_for_each(const struct pkram_fmt_pool *pool, u64 head,
 	u32 seq = 0;
 
 	while (head && budget--) {
-		const struct pkram_fmt_block *blk =
-			(const struct pkram_fmt_block *)(pool->base + head);
+		const struct pkram_fmt_block *blk;
 		u64 next;
 
-		if (head % FMT_PAGE || head < FMT_PAGE || head >= pool->size ||
-		    blk->magic != PKRAM_FMT_BLOCK_MAGIC || blk->seq != seq ||
-		    (!fuzzing && blk->crc != crc_skipping(blk, FMT_PAGE,
-				offsetof(struct pkram_fmt_block, crc))))
+		if (!block_inside(pool, head))
+			return;
+		blk = block_of(pool, head);
+		if (blk->magic != PKRAM_FMT_BLOCK_MAGIC || blk->seq != seq ||
+		    !block_crc_ok(blk))
 			return;
 		next = blk->next;
 		fn(ctx, head);

@@ -175,10 +175,25 @@ struct pkram_fmt_visitor {
 	int (*node)(void *ctx, const struct pkram_fmt_node *node);
 	int (*object)(void *ctx, const struct pkram_fmt_object *obj,
 		      const char *name);
-	int (*extent)(void *ctx, int stream,
-		      const struct pkram_fmt_extent *ext);
+	/* Checked copies of the next nr extents of a stream, in order. */
+	int (*extents)(void *ctx, int stream,
+		       const struct pkram_fmt_extent *ext, u32 nr);
+	/*
+	 * Optional: pkram_fmt_chain_first_bad over the whole walked chain,
+	 * split as the caller likes (the module: across CPUs).
+	 */
+	u32 (*first_bad_block)(void *ctx, const struct pkram_fmt_pool *pool,
+			       u64 head, u32 nr_blocks);
 	void *ctx;
 };
+
+/*
+ * The first block, among those of a chain of nr_blocks whose position in it
+ * is first modulo stride, whose CRC does not match; nr_blocks if none. For a
+ * chain the validator has walked (its bounds are checked again, not trusted).
+ */
+u32 pkram_fmt_chain_first_bad(const struct pkram_fmt_pool *pool, u64 head,
+			      u32 nr_blocks, u32 first, u32 stride);
 
 /*
  * Validates the node whose chain starts at head, trusting nothing: block

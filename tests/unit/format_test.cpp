@@ -127,9 +127,10 @@ int load(Pool &p, u64 head, pkram_fmt_error &err, Loaded *out = nullptr)
 			static_cast<Loaded *>(ctx)->objects.push_back(name);
 			return 0;
 		};
-		v.extent = [](void *ctx, int stream, const pkram_fmt_extent *e) {
-			static_cast<Loaded *>(ctx)->extents.push_back(
-				{stream, e->index, e->pool_page, e->nr_pages});
+		v.extents = [](void *ctx, int stream, const pkram_fmt_extent *e, u32 nr) {
+			for (u32 i = 0; i < nr; i++)
+				static_cast<Loaded *>(ctx)->extents.push_back(
+					{stream, e[i].index, e[i].pool_page, e[i].nr_pages});
 			return 0;
 		};
 	}
@@ -165,6 +166,36 @@ TEST(Format, RoundTripsANode)
 	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, 41));
 	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, head / PKRAM_FMT_PAGE_SIZE));
 	EXPECT_EQ(1u + 2 + 1 + 1 + 2 + 1, pkram_fmt_count_set(&p.map_));
+}
+
+// Extents reach the visitor in batches: every one of them, in order, across
+// batch, stream, object and block boundaries.
+TEST(Format, EveryExtentReachesTheVisitorInOrder)
+{
+	Pool p;
+	std::vector<ObjectSpec> objs;
+	std::vector<Extent> want;
+	u64 page = 100;
+	for (int o = 0; o < 3; o++) {
+		ObjectSpec spec{"o" + std::to_string(o), {4096 * 2 * 200, 4096 * 2 * 20}, {}};
+		for (int s = 0; s < 2; s++)
+			for (u64 i = 0; i < (s ? 17u : 183u + o); i++) {
+				spec.extents.push_back({s, 2 * i, page, 1});
+				page++;
+			}
+		want.insert(want.end(), spec.extents.begin(), spec.extents.end());
+		objs.push_back(spec);
+	}
+	u64 head = p.write_node("n", objs);
+	pkram_fmt_error err{};
+	Loaded got;
+	ASSERT_EQ(0, load(p, head, err, &got)) << err.msg;
+	ASSERT_EQ(want.size(), got.extents.size());
+	for (size_t i = 0; i < want.size(); i++) {
+		EXPECT_EQ(want[i].stream, got.extents[i].stream) << i;
+		EXPECT_EQ(want[i].index, got.extents[i].index) << i;
+		EXPECT_EQ(want[i].pool_page, got.extents[i].pool_page) << i;
+	}
 }
 
 // 300 one-page objects: metadata of several blocks.
@@ -259,6 +290,52 @@ TEST(Format, BlockChecksumMismatch)
 	u64 head = p.write_node("n", two_objects());
 	p.block(head)->payload[5] ^= 1;
 	expect_rejected(p, head, -EBADMSG, "checksum");
+}
+
+// A damaged block is named by its CRC even when the damage hits the header
+// the chain walk reads before any CRC is checked (the CRCs come after the
+// walk so the module can check them on several CPUs).
+TEST(Format, DamagedHeaderIsBlamedOnTheChecksum)
+{
+	Pool p;
+	std::vector<ObjectSpec> objs;
+	for (int i = 0; i < 300; i++)
+		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
+	u64 head = p.write_node("n", objs);
+	u64 second = p.block(head)->next;
+	p.block(second)->seq = 7;
+	expect_rejected(p, head, -EBADMSG, "metadata block 1 at offset");
+	expect_rejected(p, head, -EBADMSG, "checksum mismatch");
+	p.reseal_block(second);
+	expect_rejected(p, head, -EBADMSG, "bad header");
+	// A next pointer out of the pool, unsealed: the block holding it is blamed.
+	p.block(second)->seq = 1;
+	p.reseal_block(second);
+	p.block(head)->next = kPoolPages * PKRAM_FMT_PAGE_SIZE;
+	expect_rejected(p, head, -EBADMSG, "metadata block 0 at offset");
+	expect_rejected(p, head, -EBADMSG, "checksum mismatch");
+}
+
+// Each share of a strided check sees only its own blocks' damage; together
+// they find the first damaged block.
+TEST(Format, StridedChecksFindTheFirstBadBlock)
+{
+	Pool p;
+	std::vector<ObjectSpec> objs;
+	for (int i = 0; i < 600; i++)
+		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
+	u64 head = p.write_node("n", objs);
+	u32 nr = 0;
+	std::vector<u64> blocks;
+	for (u64 off = head; off; off = p.block(off)->next, nr++)
+		blocks.push_back(off);
+	ASSERT_GE(nr, 4u);
+	EXPECT_EQ(nr, pkram_fmt_chain_first_bad(&p.pool_, head, nr, 0, 1));
+	p.block(blocks[3])->payload[9] ^= 1;
+	EXPECT_EQ(3u, pkram_fmt_chain_first_bad(&p.pool_, head, nr, 0, 1));
+	EXPECT_EQ(3u, pkram_fmt_chain_first_bad(&p.pool_, head, nr, 1, 2));
+	EXPECT_EQ(nr, pkram_fmt_chain_first_bad(&p.pool_, head, nr, 0, 2));
+	expect_rejected(p, head, -EBADMSG, "metadata block 3 at offset");
 }
 
 TEST(Format, HeadOutsideThePool)

@@ -22,5 +22,6 @@ typedef uint64_t u64;
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define popcount64(x)	__builtin_popcountll(x)
 #define ctz64(x)	__builtin_ctzll(x)
+#define pkram_fmt_yield()	do { } while (0)
 
 #endif /* PKRAM_HOST_H */

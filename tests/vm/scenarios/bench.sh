@@ -17,21 +17,27 @@ now_ns() { date +%s%N; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }
 
 # Module load with the token: the restore path of a new kernel (validation
-# of every node) without a kexec per size. Sets LOAD_WALL (insmod, seconds)
-# and LOAD_KERNEL (the restore as the module measured it, seconds).
+# of every node) without a kexec per size, three times, keeping the quickest
+# (as the memcpy unit does). Sets LOAD_WALL (insmod, seconds) and
+# LOAD_KERNEL (the restore as the module measured it, seconds).
 reload() { reload_pool ""; }
 
 # reload_pool POOL: the same with pool=POOL ("": the command line's).
 reload_pool() {
-	local token t0 t1
-	token=$(cat /sys/kernel/pkram/handover)
-	rmmod pkram
-	t0=$(now_ns)
-	pk_load_module "handover=$token" ${1:+"pool=$1"}
-	t1=$(now_ns)
-	LOAD_WALL=$(seconds_between "$t0" "$t1")
-	LOAD_KERNEL=$(dmesg | sed -n 's/.*pkram: restored .* in \([0-9]*\) us$/\1/p' | tail -1 |
-		awk '{ printf "%.6f", $1 / 1e6 }')
+	local token t0 t1 wall kernel try
+	LOAD_WALL=1e9 LOAD_KERNEL=1e9
+	for try in 1 2 3; do
+		token=$(cat /sys/kernel/pkram/handover)
+		rmmod pkram
+		t0=$(now_ns)
+		pk_load_module "handover=$token" ${1:+"pool=$1"}
+		t1=$(now_ns)
+		wall=$(seconds_between "$t0" "$t1")
+		kernel=$(dmesg | sed -n 's/.*pkram: restored .* in \([0-9]*\) us$/\1/p' | tail -1 |
+			awk '{ printf "%.6f", $1 / 1e6 }')
+		LOAD_WALL=$(awk -v a="$LOAD_WALL" -v b="$wall" 'BEGIN { print (b < a ? b : a) }')
+		LOAD_KERNEL=$(awk -v a="$LOAD_KERNEL" -v b="$kernel" 'BEGIN { print (b < a ? b : a) }')
+	done
 }
 
 # fuse_probe OP HOW COMMAND...: times COMMAND (words eval'd, for redirections).
