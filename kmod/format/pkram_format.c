@@ -376,10 +376,28 @@ static u32 first_bad_block(struct reader *r, u64 head, u32 nr_blocks,
 }
 
 /*
+ * The node's name, for messages, from its checked first block: only when it
+ * holds a well-formed record (else parsing it says what is wrong).
+ */
+static void name_node(struct reader *r, const struct pkram_fmt_block *blk)
+{
+	const struct pkram_fmt_node *rec = (const void *)blk->payload;
+	char name[sizeof(rec->name)];
+
+	if (blk->used < sizeof(*rec) || rec->magic != PKRAM_FMT_NODE_MAGIC)
+		return;
+	memcpy(name, rec->name, sizeof(name));
+	if (memchr(name, '\0', sizeof(name)) &&
+	    !pkram_fmt_check_node_name(name, strlen(name)))
+		memcpy(r->err->node, name, sizeof(r->err->node));
+}
+
+/*
  * The chain's shape, before its payload is read: every block inside the
  * pool, not used twice, not another node's, with its magic and a sane
- * header; its pages are marked as the node's. The CRCs are checked after
- * the walk, so that a long chain's can be checked on several CPUs. A
+ * header; its pages are marked as the node's. The first block's CRC is
+ * checked at once (it names the node), the others' after the walk, so that
+ * a long chain's can be checked on several CPUs. A
  * failure here is blamed on the first damaged block up to the one that
  * failed, when there is one (a CRC mismatch explains any later surprise).
  */
@@ -427,6 +445,12 @@ static int walk_chain(struct reader *r, u64 head, u32 *nr_blocks,
 				   "metadata block %u at offset %#llx has a bad header",
 				   seq, (unsigned long long)off);
 			break;
+		}
+		/* The first block at once: it names the node in what follows. */
+		if (!seq) {
+			if (!block_crc_ok(blk))
+				return crc_mismatch(r, head, 0);
+			name_node(r, blk);
 		}
 		mark(r, page, 1);
 		seq++;

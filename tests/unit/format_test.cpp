@@ -306,6 +306,9 @@ TEST(Format, DamagedHeaderIsBlamedOnTheChecksum)
 	p.block(second)->seq = 7;
 	expect_rejected(p, head, -EBADMSG, "metadata block 1 at offset");
 	expect_rejected(p, head, -EBADMSG, "checksum mismatch");
+	pkram_fmt_error err{};
+	load(p, head, err);
+	EXPECT_STREQ("n", err.node) << "the first block, checked, names the node";
 	p.reseal_block(second);
 	expect_rejected(p, head, -EBADMSG, "bad header");
 	// A next pointer out of the pool, unsealed: the block holding it is blamed.
