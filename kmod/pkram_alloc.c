@@ -148,7 +148,18 @@ void pkram_release_pages(void *pool, u64 first, u64 nr)
 	pkram_free_pages(pool, first, nr);
 }
 
-/* After restore claimed pages in the map directly: recount them. */
+/*
+ * A restored node's pages, which validation claimed in the map directly
+ * (each one newly set: the validator refuses overlaps): O(1), not O(pool).
+ */
+void pkram_alloc_restored(struct pkram_pool *pool, u64 nr)
+{
+	spin_lock(&pool->alloc_lock);
+	pool->used_pages += nr;
+	spin_unlock(&pool->alloc_lock);
+}
+
+/* A map set up directly (the pool's creation): count it. */
 void pkram_alloc_recount(struct pkram_pool *pool)
 {
 	spin_lock(&pool->alloc_lock);

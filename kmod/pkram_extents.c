@@ -126,13 +126,20 @@ static bool extent_last(struct pkram_stream *st, u64 idx,
  * index order through pkram_extents_restore. The count comes from the pool:
  * an impossible one fails here (-ENOMEM, quietly) or in validation.
  */
+size_t pkram_stream_restore_bytes(u32 nr_extents)
+{
+	struct pkram_extent_array *a;
+
+	return nr_extents ? struct_size(a, ext, nr_extents) : 0;
+}
+
 int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents)
 {
 	struct pkram_extent_array *a;
 
 	if (!nr_extents)
 		return 0;
-	a = kvmalloc(struct_size(a, ext, nr_extents),
+	a = kvmalloc(pkram_stream_restore_bytes(nr_extents),
 		     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!a)
 		return -ENOMEM;

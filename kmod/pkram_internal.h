@@ -10,12 +10,12 @@
 #ifndef PKRAM_INTERNAL_H
 #define PKRAM_INTERNAL_H
 
-#include <linux/hashtable.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/maple_tree.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/rhashtable-types.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -47,6 +47,8 @@ struct pkram_pool {
 	u64 generation;
 	u32 restored_nodes;
 	u32 rejected_nodes;
+	u64 restore_mem_max;		/* bytes a restore may allocate */
+	u64 restore_mem_left;		/* of which are left */
 	bool stale_discarded;
 };
 
@@ -73,7 +75,7 @@ struct pkram_object {
 	struct kref ref;		/* the node's index, and each object fd */
 	struct pkram_node *node;
 	u32 id;				/* index in node->objects */
-	struct hlist_node hash;		/* in node->by_name */
+	struct rhash_head hash;		/* in node->by_name */
 	char *name;			/* name, name_len: under objects_lock */
 	u32 name_len;
 	struct rw_semaphore lock;	/* both streams */
@@ -96,7 +98,7 @@ struct pkram_node {
 
 	struct mutex objects_lock;	/* objects, by_name, nr_objects */
 	struct xarray objects;		/* id -> struct pkram_object */
-	DECLARE_HASHTABLE(by_name, 8);
+	struct rhashtable by_name;	/* name -> struct pkram_object */
 	u32 nr_objects;
 };
 
@@ -118,6 +120,7 @@ u64 pkram_alloc_block(struct pkram_pool *pool);
 void pkram_free_pages(struct pkram_pool *pool, u64 first, u64 nr);
 void pkram_release_pages(void *pool, u64 first, u64 nr);
 void pkram_alloc_recount(struct pkram_pool *pool);
+void pkram_alloc_restored(struct pkram_pool *pool, u64 nr);
 
 /* pkram_extents.c: the extent index of a stream */
 void pkram_stream_init(struct pkram_stream *st);
@@ -131,6 +134,7 @@ bool pkram_extent_lookup(struct pkram_stream *st, u64 idx,
 u64 pkram_extent_page(struct pkram_stream *st, u64 idx);
 int pkram_extent_insert(struct pkram_stream *st, u64 index, u64 pool_page,
 			u64 nr);
+size_t pkram_stream_restore_bytes(u32 nr_extents);
 int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents);
 int pkram_extents_restore(struct pkram_stream *st,
 			  const struct pkram_fmt_extent *ext, u32 nr);
@@ -163,6 +167,8 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 u32 pkram_data_crc(struct pkram_pool *pool, u64 pool_page, u64 nr_pages);
 
 /* pkram_object.c: the objects of a node */
+int pkram_object_table_init(struct pkram_node *node);
+void pkram_object_table_destroy(struct pkram_node *node);
 struct pkram_object *pkram_object_add(struct pkram_node *node,
 				      const char *name, size_t len);
 void pkram_object_destroy(struct pkram_pool *pool, struct pkram_object *obj,

@@ -38,7 +38,10 @@ struct pkram_node *pkram_node_alloc(const char *name, size_t len)
 	node->state = PKRAM_NODE_STATE_OPEN;
 	mutex_init(&node->objects_lock);
 	xa_init_flags(&node->objects, XA_FLAGS_ALLOC);
-	hash_init(node->by_name);
+	if (pkram_object_table_init(node)) {
+		kfree(node);
+		return NULL;
+	}
 	return node;
 }
 
@@ -47,13 +50,27 @@ static void free_meta_block(void *ctx, u64 offset)
 	pkram_free_pages(ctx, offset >> PKRAM_FMT_PAGE_SHIFT, 1);
 }
 
-static void release_metadata(struct pkram_pool *pool, struct pkram_node *node)
+static void release_metadata(struct pkram_pool *pool, u64 head)
 {
-	pkram_fmt_chain_for_each(&pool->fmt, node->meta_head, free_meta_block,
-				 pool);
-	node->meta_head = 0;
+	pkram_fmt_chain_for_each(&pool->fmt, head, free_meta_block, pool);
+}
+
+/*
+ * Unseal: the superblock stops listing the node before its metadata blocks
+ * are free for reuse, so a handover never names reused pages.
+ */
+static void unseal(struct pkram_pool *pool, struct pkram_node *node)
+{
+	u64 head = node->meta_head;
+
+	lockdep_assert_held(&pool->lock);
+	/* Pairs with pkram_super_commit's smp_load_acquire of the head. */
+	smp_store_release(&node->meta_head, 0);
 	node->nr_meta_blocks = 0;
 	node->fmt_flags = 0;
+	node->state = PKRAM_NODE_STATE_OPEN;
+	pkram_super_commit(pool);
+	release_metadata(pool, head);
 }
 
 /* Frees a node nobody uses; its pages go back to the pool if asked. */
@@ -63,11 +80,14 @@ void pkram_node_destroy(struct pkram_pool *pool, struct pkram_node *node,
 	struct pkram_object *obj;
 	unsigned long id;
 
-	xa_for_each(&node->objects, id, obj)
+	xa_for_each(&node->objects, id, obj) {
 		pkram_object_destroy(pool, obj, release_pages);
+		cond_resched();
+	}
 	xa_destroy(&node->objects);
+	pkram_object_table_destroy(node);
 	if (release_pages && node->meta_head)
-		release_metadata(pool, node);
+		release_metadata(pool, node->meta_head);
 	if (!list_empty(&node->list)) {
 		list_del(&node->list);
 		pool->nr_nodes--;
@@ -137,13 +157,10 @@ int pkram_node_open(struct pkram_pool *pool, const char *name, size_t len,
 		 */
 		down_write(&node->rwsem);
 		if (node->state != PKRAM_NODE_STATE_OPEN) {
-			if (atomic_read(&node->maps)) {
+			if (atomic_read(&node->maps))
 				ret = -EBUSY;
-			} else {
-				release_metadata(pool, node);
-				node->state = PKRAM_NODE_STATE_OPEN;
-				pkram_super_commit(pool);
-			}
+			else
+				unseal(pool, node);
 		}
 		up_write(&node->rwsem);
 		if (ret) {
@@ -173,8 +190,11 @@ int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 		ret = -EBUSY;
 	} else {
 		pages = pkram_node_data_pages(node) + node->nr_meta_blocks;
-		pkram_node_destroy(pool, node, true);
+		/* Unlisted first: a handover never names pages being reused. */
+		list_del_init(&node->list);
+		pool->nr_nodes--;
 		pkram_super_commit(pool);
+		pkram_node_destroy(pool, node, true);
 	}
 	mutex_unlock(&pool->lock);
 	trace_pkram_free(name, pages * PK_PAGE, ktime_get_ns() - start, ret);
@@ -424,7 +444,20 @@ struct restore_ctx {
 	struct pkram_node *node;
 	struct pkram_object *obj;
 	u64 nr_blocks;
+	u64 mem;		/* kernel memory this node's restore took */
+	bool over_budget;
 };
+
+/* Kernel memory an object's restore takes, before it is allocated. */
+static u64 restore_object_bytes(const struct pkram_fmt_object *rec)
+{
+	u64 bytes = sizeof(struct pkram_object) + rec->name_len + 1;
+	int s;
+
+	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
+		bytes += pkram_stream_restore_bytes(rec->nr_extents[s]);
+	return bytes;
+}
 
 static int restore_node_cb(void *arg, const struct pkram_fmt_node *rec)
 {
@@ -445,9 +478,15 @@ static int restore_object_cb(void *arg, const struct pkram_fmt_object *rec,
 			     const char *name)
 {
 	struct restore_ctx *ctx = arg;
+	u64 bytes = restore_object_bytes(rec);
 	struct pkram_object *obj;
 	int s;
 
+	if (bytes > ctx->pool->restore_mem_left - ctx->mem) {
+		ctx->over_budget = true;
+		return -E2BIG;
+	}
+	ctx->mem += bytes;
 	obj = pkram_object_add(ctx->node, name, rec->name_len);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
@@ -476,7 +515,7 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 		       struct pkram_fmt_error *err)
 {
 	struct restore_ctx ctx = { .pool = pool };
-	u64 start = ktime_get_ns();
+	u64 start = ktime_get_ns(), data_pages;
 	struct pkram_fmt_visitor visitor = {
 		.node = restore_node_cb,
 		.object = restore_object_cb,
@@ -490,15 +529,22 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 	ret = pkram_fmt_load_node(&pool->fmt, head, &pool->map, scratch,
 				  &visitor, err);
 	if (ret) {
+		if (ctx.over_budget)
+			snprintf(err->msg, sizeof(err->msg),
+				 "it needs more kernel memory than is left (%llu KiB) of the %llu MiB a restore may take (pkram.restore_mem_mb)",
+				 pool->restore_mem_left >> 10,
+				 pool->restore_mem_max >> 20);
 		trace_pkram_restore_node(ctx.node ? ctx.node->name : "?", 0,
 					 ktime_get_ns() - start, ret);
 		if (ctx.node)
 			pkram_node_destroy(pool, ctx.node, false);
 		goto out;
 	}
-	trace_pkram_restore_node(ctx.node->name,
-				 pkram_node_data_pages(ctx.node) * PK_PAGE,
+	data_pages = pkram_node_data_pages(ctx.node);
+	pkram_alloc_restored(pool, data_pages + ctx.nr_blocks);
+	trace_pkram_restore_node(ctx.node->name, data_pages * PK_PAGE,
 				 ktime_get_ns() - start, 0);
+	pool->restore_mem_left -= ctx.mem;
 	ctx.node->state = PKRAM_NODE_STATE_RESTORED;
 	ctx.node->meta_head = head;
 	ctx.node->nr_meta_blocks = ctx.nr_blocks;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pkram objects: the objects of a node, found by name (a hash) and by id (an
+ * pkram objects: the objects of a node, found by name (an rhashtable, which
+ * grows with the node, so a restore of millions stays linear) and by id (an
  * xarray, which also orders them for iteration and sealing), each with its
  * two streams; their creation, lookup, rename, delete and description.
  * Open object fds hold references: a deleted object lives until they close.
  */
 #include <linux/err.h>
 #include <linux/moduleparam.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/stringhash.h>
 
@@ -22,6 +24,59 @@
 static unsigned int max_objects = 1 << 20;
 module_param(max_objects, uint, 0644);
 MODULE_PARM_DESC(max_objects, "objects one node may be given (default 1048576)");
+
+/* What an object is found by: its name. */
+struct name_key {
+	const char *name;
+	u32 len;
+};
+
+static u32 key_hash(const void *data, u32 len, u32 seed)
+{
+	const struct name_key *key = data;
+
+	return full_name_hash((void *)(unsigned long)seed, key->name, key->len);
+}
+
+static u32 object_hash(const void *data, u32 len, u32 seed)
+{
+	const struct pkram_object *obj = data;
+
+	return full_name_hash((void *)(unsigned long)seed, obj->name,
+			      obj->name_len);
+}
+
+static int object_cmp(struct rhashtable_compare_arg *arg, const void *data)
+{
+	const struct name_key *key = arg->key;
+	const struct pkram_object *obj = data;
+
+	return obj->name_len != key->len || memcmp(obj->name, key->name, key->len);
+}
+
+static const struct rhashtable_params by_name_params = {
+	.head_offset = offsetof(struct pkram_object, hash),
+	.hashfn = key_hash,
+	.obj_hashfn = object_hash,
+	.obj_cmpfn = object_cmp,
+	.automatic_shrinking = true,
+};
+
+int pkram_object_table_init(struct pkram_node *node)
+{
+	return rhashtable_init(&node->by_name, &by_name_params);
+}
+
+/* After every object is gone. */
+void pkram_object_table_destroy(struct pkram_node *node)
+{
+	rhashtable_destroy(&node->by_name);
+}
+
+static void unhash(struct pkram_node *node, struct pkram_object *obj)
+{
+	rhashtable_remove_fast(&node->by_name, &obj->hash, by_name_params);
+}
 
 void pkram_object_destroy(struct pkram_pool *pool, struct pkram_object *obj,
 			  bool release_pages)
@@ -85,13 +140,9 @@ u64 pkram_node_data_pages(struct pkram_node *node)
 static struct pkram_object *object_find(struct pkram_node *node,
 					const char *name, size_t len)
 {
-	struct pkram_object *obj;
+	struct name_key key = { .name = name, .len = len };
 
-	hash_for_each_possible(node->by_name, obj, hash,
-			       full_name_hash(NULL, name, len))
-		if (obj->name_len == len && !memcmp(obj->name, name, len))
-			return obj;
-	return NULL;
+	return rhashtable_lookup_fast(&node->by_name, &key, by_name_params);
 }
 
 /* Adds an empty object; the caller holds objects_lock or owns the node. */
@@ -117,13 +168,19 @@ struct pkram_object *pkram_object_add(struct pkram_node *node,
 	init_rwsem(&obj->lock);
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
 		pkram_stream_init(&obj->stream[s]);
-	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	ret = rhashtable_insert_fast(&node->by_name, &obj->hash, by_name_params);
 	if (ret) {
 		kfree(obj->name);
 		kfree(obj);
 		return ERR_PTR(ret);
 	}
-	hash_add(node->by_name, &obj->hash, full_name_hash(NULL, name, len));
+	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	if (ret) {
+		unhash(node, obj);
+		kfree(obj->name);
+		kfree(obj);
+		return ERR_PTR(ret);
+	}
 	node->nr_objects++;
 	return obj;
 }
@@ -175,7 +232,7 @@ int pkram_object_delete(struct pkram_node *node, const char *name, size_t len)
 		ret = -ENOENT;
 	} else {
 		xa_erase(&node->objects, obj->id);
-		hash_del(&obj->hash);
+		unhash(node, obj);
 		node->nr_objects--;
 		pkram_object_put(obj);
 	}
@@ -209,17 +266,25 @@ int pkram_object_rename(struct pkram_node *node, const char *old,
 	} else if (victim && noreplace) {
 		ret = -EEXIST;
 	} else {
-		if (victim) {
+		/* Rehashed under its new name first: only that can fail. */
+		unhash(node, obj);
+		swap(obj->name, name);
+		obj->name_len = new_len;
+		ret = rhashtable_insert_fast(&node->by_name, &obj->hash,
+					     by_name_params);
+		if (ret) {
+			swap(obj->name, name);
+			obj->name_len = old_len;
+			/* Back where it just was: the table has the room. */
+			WARN_ON_ONCE(rhashtable_insert_fast(&node->by_name,
+							    &obj->hash,
+							    by_name_params));
+		} else if (victim) {
 			xa_erase(&node->objects, victim->id);
-			hash_del(&victim->hash);
+			unhash(node, victim);
 			node->nr_objects--;
 			pkram_object_put(victim);
 		}
-		hash_del(&obj->hash);
-		swap(obj->name, name);
-		obj->name_len = new_len;
-		hash_add(node->by_name, &obj->hash,
-			 full_name_hash(NULL, new, new_len));
 	}
 	mutex_unlock(&node->objects_lock);
 	up_read(&node->rwsem);

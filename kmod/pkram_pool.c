@@ -17,6 +17,7 @@
 #include <linux/ioport.h>
 #include <linux/kobject.h>
 #include <linux/ktime.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/sizes.h>
@@ -41,6 +42,15 @@ MODULE_PARM_DESC(pool, "the pool, SIZE@ADDR, as reserved by memmap=SIZE$ADDR");
 
 static unsigned long long handover_param;
 module_param_named(handover, handover_param, ullong, 0444);
+
+/*
+ * Kernel memory the restore of a pool may allocate (objects, names, extent
+ * indexes); a node that would need more is rejected with a message instead
+ * of driving module init into OOM. 0: a quarter of RAM.
+ */
+static unsigned long restore_mem_mb;
+module_param(restore_mem_mb, ulong, 0444);
+MODULE_PARM_DESC(restore_mem_mb, "MiB of kernel memory a restore may allocate (default 0: a quarter of RAM)");
 MODULE_PARM_DESC(handover, "handover token of the previous kernel (/sys/kernel/pkram/handover)");
 
 struct pkram_pool *pkram_pool;
@@ -210,6 +220,9 @@ static void restore_nodes(struct pkram_pool *pool)
 			pr_warn("stale pool discarded: %s\n", err.msg);
 		return;
 	}
+	pool->restore_mem_max = restore_mem_mb ? (u64)restore_mem_mb << 20 :
+				((u64)totalram_pages() << PAGE_SHIFT) / 4;
+	pool->restore_mem_left = pool->restore_mem_max;
 	/* Copy what is needed before the superblock is rewritten. */
 	nr = sb->nr_nodes;
 	pool->generation = sb->generation + 1;
@@ -232,7 +245,6 @@ static void restore_nodes(struct pkram_pool *pool)
 			pool->restored_nodes++;
 		cond_resched();
 	}
-	pkram_alloc_recount(pool);
 	elapsed = ktime_get_ns() - start;
 	/* Console output (a serial line can take milliseconds) comes after. */
 	report_restore(pool, heads, nr, rets, errs);

@@ -717,6 +717,7 @@ static int load_node(struct reader *r, u64 head,
 				pkram_fmt_yield();
 			}
 		}
+		pkram_fmt_yield();
 	}
 	if (r->pos != r->used || r->next)
 		return fmt_fail(err, -EBADMSG, "metadata continues after the last object");

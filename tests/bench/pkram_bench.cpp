@@ -7,8 +7,11 @@
 //                                     LAYOUT contiguous or fragmented (every
 //                                     other 4 KiB page of an object, so every
 //                                     extent is one page); then the seal, timed
-//   pkram_bench ingest HOW MIB        write() (then pread back, best of 3) or
-//                                     mmap MIB MiB into a new object
+//   pkram_bench ingest HOW MIB [DIR]  write() or mmap MIB MiB into a new
+//                                     object; for write, pread it back in
+//                                     turns with the same bytes in a tmpfs
+//                                     file in DIR (/tmp), best of 3 each
+//   pkram_bench objects NODE COUNT    new node of COUNT empty objects, sealed
 //   pkram_bench tmpfs DIR MIB         the kernel copy ceiling on tmpfs: pwrite
 //                                     of 1 MiB pieces into a new file, pread
 //                                     back (best of 3), and mmap fault-in of a
@@ -140,13 +143,58 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 	return 0;
 }
 
+// A node of count empty objects, sealed: what a restore costs per object.
+int bench_objects(const std::string &name, size_t count)
+{
+	auto dev = pkram::Device::open();
+	if (!dev)
+		return fail(dev.error());
+	auto node = dev->create_node(name);
+	if (!node)
+		return fail(node.error());
+	auto t0 = Clock::now();
+	char obj_name[32];
+	for (size_t i = 0; i < count; i++) {
+		std::snprintf(obj_name, sizeof(obj_name), "o%08zu", i);
+		if (auto obj = node->open_object(obj_name, {.create = true, .exclusive = true}); !obj)
+			return fail(obj.error());
+	}
+	double create_s = seconds_since(t0);
+	t0 = Clock::now();
+	if (auto s = node->seal(); !s)
+		return fail(s.error());
+	double seal_s = seconds_since(t0);
+	auto info = node->info();
+	std::printf("%s\n", nlohmann::json{{"probe", "objects"},
+					   {"node", name},
+					   {"objects", count},
+					   {"meta_bytes", info ? info->meta_bytes : 0},
+					   {"create_seconds", create_s},
+					   {"seal_seconds", seal_s}}
+				    .dump()
+				    .c_str());
+	return 0;
+}
+
 struct Ingest {
-	double seconds = 0, read_seconds = 0;
+	double seconds = 0, read_seconds = 0, peer_read_seconds = 0;
 };
 
-// Seconds to put mib MiB into a new object of node through write() or mmap
-// (and, for write, to pread it back).
-pkram::Result<Ingest> timed_ingest(pkram::Node &node, const std::string &how, size_t mib)
+// Reads a file of mib MiB in 1 MiB preads.
+pkram::Status read_all(int fd, std::vector<char> &chunk, size_t mib)
+{
+	for (size_t off = 0; off < mib * MiB; off += MiB)
+		if (::pread(fd, chunk.data(), MiB, static_cast<off_t>(off)) != static_cast<ssize_t>(MiB))
+			return pkram::errno_error("pread");
+	return {};
+}
+
+// Seconds to put mib MiB into a new object of node through write() or mmap.
+// For write, the object is then read back with pread, in turns with the same
+// bytes in a tmpfs file under peer_dir (best of three each): the read ratio
+// compares two reads of one moment, not of two points of the run.
+pkram::Result<Ingest> timed_ingest(pkram::Node &node, const std::string &how, size_t mib,
+				   const std::string &peer_dir)
 {
 	Ingest r;
 	auto obj = node.open_object("data", {.create = true});
@@ -160,15 +208,27 @@ pkram::Result<Ingest> timed_ingest(pkram::Node &node, const std::string &how, si
 			if (auto s = obj->pwrite_all(chunk.data(), MiB, off); !s)
 				return s.error();
 		r.seconds = seconds_since(t0);
-		auto read = best_of([&]() -> pkram::Status {
-			for (size_t off = 0; off < mib * MiB; off += MiB)
-				if (auto n = obj->pread(chunk.data(), MiB, off); !n)
-					return n.error();
-			return {};
-		});
-		if (!read)
-			return read.error();
-		r.read_seconds = *read;
+		std::string path = peer_dir + "/pkram-bench-peer";
+		::unlink(path.c_str());
+		pkram::UniqueFd peer(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600));
+		if (peer.get() < 0)
+			return pkram::errno_error("open " + path);
+		for (size_t off = 0; off < mib * MiB; off += MiB)
+			if (::pwrite(peer.get(), chunk.data(), MiB, static_cast<off_t>(off)) !=
+			    static_cast<ssize_t>(MiB))
+				return pkram::errno_error("pwrite " + path);
+		r.read_seconds = r.peer_read_seconds = 1e9;
+		for (int i = 0; i < kTries; i++) {
+			t0 = Clock::now();
+			if (auto s = read_all(obj->fd(), chunk, mib); !s)
+				return s.error();
+			r.read_seconds = std::min(r.read_seconds, seconds_since(t0));
+			t0 = Clock::now();
+			if (auto s = read_all(peer.get(), chunk, mib); !s)
+				return s.error();
+			r.peer_read_seconds = std::min(r.peer_read_seconds, seconds_since(t0));
+		}
+		::unlink(path.c_str());
 		return r;
 	} else {
 		if (auto s = obj->truncate(mib * MiB); !s)
@@ -184,7 +244,7 @@ pkram::Result<Ingest> timed_ingest(pkram::Node &node, const std::string &how, si
 	return r;
 }
 
-int bench_ingest(const std::string &how, size_t mib)
+int bench_ingest(const std::string &how, size_t mib, const std::string &peer_dir)
 {
 	auto dev = pkram::Device::open();
 	if (!dev)
@@ -195,7 +255,7 @@ int bench_ingest(const std::string &how, size_t mib)
 		auto node = dev->create_node(name);
 		if (!node)
 			return fail(node.error());
-		seconds = timed_ingest(*node, how, mib);
+		seconds = timed_ingest(*node, how, mib, peer_dir);
 	} // the node's fds are closed here, so it can be freed
 	if (auto s = dev->free_node(name); !s)
 		return fail(s.error());
@@ -206,7 +266,8 @@ int bench_ingest(const std::string &how, size_t mib)
 				   {"how", how},
 				   {"bytes", mib * MiB},
 				   {"seconds", seconds->seconds},
-				   {"read_seconds", seconds->read_seconds}}
+				   {"read_seconds", seconds->read_seconds},
+				   {"peer_read_seconds", seconds->peer_read_seconds}}
 			    .dump()
 			    .c_str());
 	return 0;
@@ -309,13 +370,15 @@ int main(int argc, char **argv)
 		return bench_memcpy(std::stoul(a[1]));
 	if (a.size() == 4 && a[0] == "fill")
 		return bench_fill(a[1], std::stoul(a[2]), a[3]);
-	if (a.size() == 3 && a[0] == "ingest")
-		return bench_ingest(a[1], std::stoul(a[2]));
+	if (a.size() == 3 && a[0] == "objects")
+		return bench_objects(a[1], std::stoul(a[2]));
+	if ((a.size() == 3 || a.size() == 4) && a[0] == "ingest")
+		return bench_ingest(a[1], std::stoul(a[2]), a.size() == 4 ? a[3] : "/tmp");
 	if (a.size() == 2 && a[0] == "read")
 		return bench_read(a[1]);
 	if (a.size() == 3 && a[0] == "tmpfs")
 		return bench_tmpfs(a[1], std::stoul(a[2]));
 	std::fprintf(stderr, "usage: pkram_bench memcpy MIB | fill NODE MIB contiguous|fragmented | "
-			     "ingest write|mmap MIB | tmpfs DIR MIB | read NODE\n");
+			     "ingest write|mmap MIB [PEER_DIR] | objects NODE COUNT | tmpfs DIR MIB | read NODE\n");
 	return 2;
 }

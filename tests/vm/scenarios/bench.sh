@@ -99,6 +99,15 @@ stage_1() {
 		pk_cli free -y sized >/dev/null
 	done
 
+	# Restore of a node of many empty objects: linear in their number.
+	local count
+	for count in 100000 1000000; do
+		bench objects many "$count" | rec
+		reload
+		echo "{\"probe\":\"restore_objects\",\"objects\":$count,\"kernel_restore_seconds\":$LOAD_KERNEL}" | rec
+		pk_cli free -y many >/dev/null
+	done
+
 	# Ingest: write(), mmap, and FUSE (dd into a pkramfs file).
 	bench ingest write 1024 | rec
 	bench ingest mmap 1024 | rec

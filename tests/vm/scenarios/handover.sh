@@ -1,6 +1,7 @@
 # The handover token decides: with it sealed nodes come back (and hand over
 # again on the next kexec), without it the pool is stale and nothing is
-# restored. pkram-cli kexec carries the token; free returns every page.
+# restored. pkram-cli kexec carries the token; free returns every page. A
+# node over the restore's kernel memory budget is rejected, not an OOM.
 # PKRAM-VM-CORE: yes
 stage_1() {
 	pk_load_module
@@ -43,6 +44,18 @@ stage_3() {
 	pk_expect_eq "alpha survived a second kexec" "alpha:restored" \
 		"$(pk_cli ls --json | jq -r '[.nodes[] | "\(.name):\(.state)"] | join(" ")')"
 	pk_expect_eq "generation counts handovers" "2" "$(pk_cli status --json | jq .pool.generation)"
+	# A node whose restore needs more kernel memory than the restore may
+	# take is rejected with a message; the others come back.
+	"$PKRAM_BUILD/tests/pkram_bench" objects many 20000 >/dev/null
+	local token
+	token=$(cat /sys/kernel/pkram/handover)
+	rmmod pkram
+	pk_load_module "handover=$token" restore_mem_mb=1
+	pk_check "the kernel log says which node and why" \
+		grep -Eq "pkram: node 'many' rejected: it needs more kernel memory than is left \([0-9]+ KiB\) of the 1 MiB a restore may take \(pkram.restore_mem_mb\)" <(dmesg)
+	pk_expect_eq "the node within the budget is restored" "alpha:restored" \
+		"$(pk_cli ls --json | jq -r '[.nodes[] | "\(.name):\(.state)"] | join(" ")')"
+	pk_expect_exact_accounting "the rejected node's pages are free"
 	# Now a kexec that is not told the token.
 	pk_kexec 4
 }
