@@ -7,6 +7,7 @@
 //                                     LAYOUT contiguous or fragmented (every
 //                                     other 4 KiB page of an object, so every
 //                                     extent is one page); then the seal, timed
+//                                     (best of 3: reopened for writing between)
 //   pkram_bench ingest HOW MIB [DIR]  write() or mmap MIB MiB into a new
 //                                     object; for write, pread it back in
 //                                     turns with the same bytes in a tmpfs
@@ -125,10 +126,21 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 	if (objects)
 		for (const auto &o : *objects)
 			extents += o.nr_extents;
-	t0 = Clock::now();
-	if (auto s = node->seal(); !s)
-		return fail(s.error());
-	double seal_s = seconds_since(t0);
+	// Sealed three times (reopened for writing in between, which drops
+	// the metadata), the quickest kept.
+	double seal_s = 1e9;
+	for (int i = 0; i < kTries; i++) {
+		if (i) {
+			auto reopened = dev->open_node(name, true);
+			if (!reopened)
+				return fail(reopened.error());
+			*node = std::move(*reopened);
+		}
+		t0 = Clock::now();
+		if (auto s = node->seal(); !s)
+			return fail(s.error());
+		seal_s = std::min(seal_s, seconds_since(t0));
+	}
 	auto info = node->info();
 	std::printf("%s\n", nlohmann::json{{"probe", "fill"},
 					   {"node", name},
