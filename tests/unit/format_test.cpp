@@ -199,10 +199,10 @@ TEST(Format, EveryExtentReachesTheVisitorInOrder)
 }
 
 // 300 one-page objects: metadata of several blocks.
-std::vector<ObjectSpec> many_objects()
+std::vector<ObjectSpec> many_objects(int n = 300)
 {
 	std::vector<ObjectSpec> objs;
-	for (int i = 0; i < 300; i++)
+	for (int i = 0; i < n; i++)
 		objs.push_back({"obj-" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
 	return objs;
 }
@@ -298,10 +298,7 @@ TEST(Format, BlockChecksumMismatch)
 TEST(Format, DamagedHeaderIsBlamedOnTheChecksum)
 {
 	Pool p;
-	std::vector<ObjectSpec> objs;
-	for (int i = 0; i < 300; i++)
-		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
-	u64 head = p.write_node("n", objs);
+	u64 head = p.write_node("n", many_objects());
 	u64 second = p.block(head)->next;
 	p.block(second)->seq = 7;
 	expect_rejected(p, head, -EBADMSG, "metadata block 1 at offset");
@@ -324,10 +321,7 @@ TEST(Format, DamagedHeaderIsBlamedOnTheChecksum)
 TEST(Format, StridedChecksFindTheFirstBadBlock)
 {
 	Pool p;
-	std::vector<ObjectSpec> objs;
-	for (int i = 0; i < 600; i++)
-		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
-	u64 head = p.write_node("n", objs);
+	u64 head = p.write_node("n", many_objects(600));
 	u32 nr = 0;
 	std::vector<u64> blocks;
 	for (u64 off = head; off; off = p.block(off)->next, nr++)
@@ -383,10 +377,7 @@ TEST(Format, OverlapAcrossNodes)
 TEST(Format, LoopInTheChain)
 {
 	Pool p;
-	std::vector<ObjectSpec> objs;
-	for (int i = 0; i < 300; i++)
-		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
-	u64 head = p.write_node("n", objs);
+	u64 head = p.write_node("n", many_objects());
 	u64 second = p.block(head)->next;
 	p.block(second)->next = head;
 	p.reseal_block(second);
@@ -396,10 +387,7 @@ TEST(Format, LoopInTheChain)
 TEST(Format, TruncatedChain)
 {
 	Pool p;
-	std::vector<ObjectSpec> objs;
-	for (int i = 0; i < 300; i++)
-		objs.push_back({"o" + std::to_string(i), {4096, 0}, {{0, 0, u64(100 + i), 1}}});
-	u64 head = p.write_node("n", objs);
+	u64 head = p.write_node("n", many_objects());
 	p.block(head)->next = 0;
 	p.reseal_block(head);
 	expect_rejected(p, head, -EBADMSG, "metadata ends inside");
