@@ -41,7 +41,7 @@ struct pkram_extent_array {
 	struct restored_extent ext[];
 };
 
-static struct pkram_extent restored_extent(const struct restored_extent *e)
+static struct pkram_extent extent_of(const struct restored_extent *e)
 {
 	return (struct pkram_extent){
 		.index = e->index, .pool_page = e->pool_page,
@@ -74,7 +74,7 @@ static bool array_find(const struct pkram_extent_array *a, u64 idx,
 	}
 	if (lo == a->nr)
 		return false;
-	*ext = restored_extent(&a->ext[lo]);
+	*ext = extent_of(&a->ext[lo]);
 	return true;
 }
 
@@ -121,11 +121,7 @@ static bool extent_last(struct pkram_stream *st, u64 idx,
 	return idx && pkram_extent_lookup(st, idx - 1, ext);
 }
 
-/*
- * Room for a restored stream's nr_extents extents, which then arrive in
- * index order through pkram_extents_restore. The count comes from the pool:
- * an impossible one fails here (-ENOMEM, quietly) or in validation.
- */
+/* Kernel memory a restored stream of nr_extents extents takes. */
 size_t pkram_stream_restore_bytes(u32 nr_extents)
 {
 	struct pkram_extent_array *a;
@@ -133,6 +129,11 @@ size_t pkram_stream_restore_bytes(u32 nr_extents)
 	return nr_extents ? struct_size(a, ext, nr_extents) : 0;
 }
 
+/*
+ * Room for a restored stream's nr_extents extents, which then arrive in
+ * index order through pkram_extents_restore. The count comes from the pool:
+ * an impossible one fails here (-ENOMEM, quietly) or in validation.
+ */
 int pkram_stream_restore_begin(struct pkram_stream *st, u32 nr_extents)
 {
 	struct pkram_extent_array *a;
@@ -183,7 +184,7 @@ static int stream_thaw(struct pkram_stream *st)
 	if (!a)
 		return 0;
 	for (i = 0; i < a->nr; i++) {
-		const struct pkram_extent e = restored_extent(&a->ext[i]);
+		const struct pkram_extent e = extent_of(&a->ext[i]);
 
 		ret = mtree_store_range(&st->extents, e.index,
 					e.index + e.nr_pages - 1,

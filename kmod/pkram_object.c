@@ -158,10 +158,9 @@ struct pkram_object *pkram_object_add(struct pkram_node *node,
 	if (!obj)
 		return ERR_PTR(-ENOMEM);
 	obj->name = kmemdup_nul(name, len, GFP_KERNEL_ACCOUNT);
-	if (!obj->name) {
-		kfree(obj);
-		return ERR_PTR(-ENOMEM);
-	}
+	ret = -ENOMEM;
+	if (!obj->name)
+		goto err_free;
 	obj->name_len = len;
 	obj->node = node;
 	kref_init(&obj->ref);
@@ -169,20 +168,20 @@ struct pkram_object *pkram_object_add(struct pkram_node *node,
 	for (s = 0; s < PKRAM_FMT_NR_STREAMS; s++)
 		pkram_stream_init(&obj->stream[s]);
 	ret = rhashtable_insert_fast(&node->by_name, &obj->hash, by_name_params);
-	if (ret) {
-		kfree(obj->name);
-		kfree(obj);
-		return ERR_PTR(ret);
-	}
+	if (ret)
+		goto err_free;
 	ret = xa_alloc(&node->objects, &obj->id, obj, xa_limit_32b, GFP_KERNEL_ACCOUNT);
 	if (ret) {
 		unhash(node, obj);
-		kfree(obj->name);
-		kfree(obj);
-		return ERR_PTR(ret);
+		goto err_free;
 	}
 	node->nr_objects++;
 	return obj;
+
+err_free:
+	kfree(obj->name);
+	kfree(obj);
+	return ERR_PTR(ret);
 }
 
 int pkram_object_open(struct pkram_node *node, const char *name, size_t len,

@@ -42,6 +42,7 @@ MODULE_PARM_DESC(pool, "the pool, SIZE@ADDR, as reserved by memmap=SIZE$ADDR");
 
 static unsigned long long handover_param;
 module_param_named(handover, handover_param, ullong, 0444);
+MODULE_PARM_DESC(handover, "handover token of the previous kernel (/sys/kernel/pkram/handover)");
 
 /*
  * Kernel memory the restore of a pool may allocate (objects, names, extent
@@ -51,7 +52,6 @@ module_param_named(handover, handover_param, ullong, 0444);
 static unsigned long restore_mem_mb;
 module_param(restore_mem_mb, ulong, 0444);
 MODULE_PARM_DESC(restore_mem_mb, "MiB of kernel memory a restore may allocate (default 0: a quarter of RAM)");
-MODULE_PARM_DESC(handover, "handover token of the previous kernel (/sys/kernel/pkram/handover)");
 
 struct pkram_pool *pkram_pool;
 static struct kobject *pkram_kobj;

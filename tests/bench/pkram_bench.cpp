@@ -93,19 +93,34 @@ int bench_memcpy(size_t mib)
 	return 0;
 }
 
-int bench_fill(const std::string &name, size_t mib, const std::string &layout)
+// The device and a new node of it, for a probe that fills and seals one.
+struct NewNode {
+	pkram::Device dev;
+	pkram::Node node;
+};
+
+pkram::Result<NewNode> new_node(const std::string &name)
 {
 	auto dev = pkram::Device::open();
 	if (!dev)
-		return fail(dev.error());
+		return dev.error();
 	auto node = dev->create_node(name);
 	if (!node)
-		return fail(node.error());
+		return node.error();
+	return NewNode{std::move(*dev), std::move(*node)};
+}
+
+int bench_fill(const std::string &name, size_t mib, const std::string &layout)
+{
+	auto created = new_node(name);
+	if (!created)
+		return fail(created.error());
+	auto &[dev, node] = *created;
 	std::vector<char> chunk(MiB);
 	fill_pattern(chunk.data(), chunk.size(), mib);
 	auto t0 = Clock::now();
 	if (layout == "contiguous") {
-		auto obj = node->open_object("data", {.create = true});
+		auto obj = node.open_object("data", {.create = true});
 		if (!obj)
 			return fail(obj.error());
 		for (size_t off = 0; off < mib * MiB; off += MiB)
@@ -113,7 +128,7 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 				return fail(s.error());
 	} else {
 		// Every other page of the object: each extent is one 4 KiB page.
-		auto obj = node->open_object("sparse", {.create = true});
+		auto obj = node.open_object("sparse", {.create = true});
 		if (!obj)
 			return fail(obj.error());
 		for (size_t off = 0; off < mib * MiB; off += 4096)
@@ -121,7 +136,7 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 				return fail(s.error());
 	}
 	double write_s = seconds_since(t0);
-	auto objects = node->objects();
+	auto objects = node.objects();
 	uint64_t extents = 0;
 	if (objects)
 		for (const auto &o : *objects)
@@ -131,17 +146,17 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 	double seal_s = 1e9;
 	for (int i = 0; i < kTries; i++) {
 		if (i) {
-			auto reopened = dev->open_node(name, true);
+			auto reopened = dev.open_node(name, true);
 			if (!reopened)
 				return fail(reopened.error());
-			*node = std::move(*reopened);
+			node = std::move(*reopened);
 		}
 		t0 = Clock::now();
-		if (auto s = node->seal(); !s)
+		if (auto s = node.seal(); !s)
 			return fail(s.error());
 		seal_s = std::min(seal_s, seconds_since(t0));
 	}
-	auto info = node->info();
+	auto info = node.info();
 	std::printf("%s\n", nlohmann::json{{"probe", "fill"},
 					   {"node", name},
 					   {"layout", layout},
@@ -158,25 +173,23 @@ int bench_fill(const std::string &name, size_t mib, const std::string &layout)
 // A node of count empty objects, sealed: what a restore costs per object.
 int bench_objects(const std::string &name, size_t count)
 {
-	auto dev = pkram::Device::open();
-	if (!dev)
-		return fail(dev.error());
-	auto node = dev->create_node(name);
-	if (!node)
-		return fail(node.error());
+	auto created = new_node(name);
+	if (!created)
+		return fail(created.error());
+	auto &[dev, node] = *created;
 	auto t0 = Clock::now();
 	char obj_name[32];
 	for (size_t i = 0; i < count; i++) {
 		std::snprintf(obj_name, sizeof(obj_name), "o%08zu", i);
-		if (auto obj = node->open_object(obj_name, {.create = true, .exclusive = true}); !obj)
+		if (auto obj = node.open_object(obj_name, {.create = true, .exclusive = true}); !obj)
 			return fail(obj.error());
 	}
 	double create_s = seconds_since(t0);
 	t0 = Clock::now();
-	if (auto s = node->seal(); !s)
+	if (auto s = node.seal(); !s)
 		return fail(s.error());
 	double seal_s = seconds_since(t0);
-	auto info = node->info();
+	auto info = node.info();
 	std::printf("%s\n", nlohmann::json{{"probe", "objects"},
 					   {"node", name},
 					   {"objects", count},

@@ -15,6 +15,7 @@ bench() { "$PKRAM_BUILD/tests/pkram_bench" "$@"; }
 rec() { tee -a "$PKRAM_RESULTS/bench.jsonl"; }
 now_ns() { date +%s%N; }
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }
+smaller() { awk -v a="$1" -v b="$2" 'BEGIN { print (b < a ? b : a) }'; }
 
 # Module load with the token: the restore path of a new kernel (validation
 # of every node) without a kexec per size, three times, keeping the quickest
@@ -35,8 +36,8 @@ reload_pool() {
 		wall=$(seconds_between "$t0" "$t1")
 		kernel=$(dmesg | sed -n 's/.*pkram: restored .* in \([0-9]*\) us$/\1/p' | tail -1 |
 			awk '{ printf "%.6f", $1 / 1e6 }')
-		LOAD_WALL=$(awk -v a="$LOAD_WALL" -v b="$wall" 'BEGIN { print (b < a ? b : a) }')
-		LOAD_KERNEL=$(awk -v a="$LOAD_KERNEL" -v b="$kernel" 'BEGIN { print (b < a ? b : a) }')
+		LOAD_WALL=$(smaller "$LOAD_WALL" "$wall")
+		LOAD_KERNEL=$(smaller "$LOAD_KERNEL" "$kernel")
 	done
 }
 
