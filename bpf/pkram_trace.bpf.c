@@ -8,8 +8,11 @@
  *   can be attached: do_init_module (load -> ready) and, through a pending
  *   tracefs kprobe the loader sets up, pkram_node_restore (one node);
  * - the USDT probe pkram:restore_file of pkram-cli (one restored file);
- * - lock:contention_begin/end, classified by kernel stack like
- *   perf lock contention -b, against function ranges the loader resolves.
+ * - every wait in the spinlock slow path (fentry/fexit on
+ *   native_queued_spin_lock_slowpath), per CPU, and the lock:contention
+ *   tracepoints for the other locks (mutexes, rwsems, rwlocks), both
+ *   classified by kernel stack like perf lock contention -b, against
+ *   function ranges the loader resolves.
  */
 #include "vmlinux.h"
 
@@ -29,6 +32,8 @@ const volatile __u64 lru_hi[PKRAM_TRACE_RANGES];
 const volatile __u64 xa_lo[PKRAM_TRACE_RANGES];
 const volatile __u64 xa_hi[PKRAM_TRACE_RANGES];
 const volatile bool trace_locks = true;
+/* Set by the loader once the slow-path probe is attached. */
+volatile bool spin_probed;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -44,8 +49,42 @@ struct {
 	__type(value, struct pkram_hist);
 } lock_contention SEC(".maps");
 
+/*
+ * Spinlock waits, from the slow-path probe. Nothing here may take a lock
+ * that could be the contended one: per-CPU arrays only, no atomics needed
+ * (a program never runs nested in itself on one CPU), no ring buffer.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PKRAM_LOCK_MAX);
+	__type(key, __u32);	/* enum pkram_lock_class: an array's key is an int */
+	__type(value, struct pkram_hist);
+} spin_contention SEC(".maps");
+
+/* An interrupt or NMI can wait for a spinlock while its CPU already waits. */
+#define SPIN_NESTING	4
+
+struct spin_waits {
+	__u32 depth;
+	__u32 pad;
+	struct {
+		__u64 lock;
+		__u64 start_ns;
+		__u32 class;
+		__u32 pad;
+	} w[SPIN_NESTING];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct spin_waits);
+} spin_state SEC(".maps");
+
 struct lock_wait {
 	__u64 start_ns;
+	__u64 lock;	/* an end matches its begin by lock too */
 	__u32 class;
 	__u32 pad;
 };
@@ -80,6 +119,15 @@ static __always_inline __u32 log2_slot(__u64 v)
 		slot++;
 	}
 	return slot;
+}
+
+static __always_inline void add_sample(struct pkram_hist *h, __u64 ns)
+{
+	h->count++;
+	h->sum_ns += ns;
+	h->slots[log2_slot(ns)]++;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
 }
 
 static __always_inline void record(void *map, __u32 key, __u64 ns, __u64 bytes)
@@ -243,11 +291,15 @@ int BPF_PROG(on_contention_begin, void *lock, unsigned int flags)
 
 	if (!trace_locks)
 		return 0;
+	/* The slow-path probe times spinlocks, pending waiters included. */
+	if (spin_probed && flags == LCB_F_SPIN)
+		return 0;
 	key = wait_key(flags);
 	/* A contended mutex fires begin twice per end on 6.1: keep the first. */
 	if (bpf_map_lookup_elem(&lock_waits, &key))
 		return 0;
 	wait.start_ns = bpf_ktime_get_ns();
+	wait.lock = (__u64)lock;
 	wait.class = classify(ctx);
 	bpf_map_update_elem(&lock_waits, &key, &wait, BPF_NOEXIST);
 	return 0;
@@ -263,14 +315,64 @@ int BPF_PROG(on_contention_end, void *lock, int ret)
 		return 0;
 	key = tid();
 	wait = bpf_map_lookup_elem(&lock_waits, &key);
-	if (!wait) {
+	if (!wait || wait->lock != (__u64)lock) {
 		key = (1ULL << 63) | bpf_get_smp_processor_id();
 		wait = bpf_map_lookup_elem(&lock_waits, &key);
-		if (!wait)
+		if (!wait || wait->lock != (__u64)lock)
 			return 0;
 	}
 	record(&lock_contention, wait->class, bpf_ktime_get_ns() - wait->start_ns, 0);
 	bpf_map_delete_elem(&lock_waits, &key);
+	return 0;
+}
+
+/*
+ * A wait is pushed at entry and popped at exit, matched by lock address: an
+ * exit whose entry was not seen (the probe attached meanwhile, or an NMI
+ * arrived while this CPU ran the entry program) is ignored.
+ */
+SEC("fentry/native_queued_spin_lock_slowpath")
+int BPF_PROG(on_spin_wait, struct qspinlock *lock, __u32 val)
+{
+	__u32 zero = 0;
+	struct spin_waits *s = bpf_map_lookup_elem(&spin_state, &zero);
+	__u32 d;
+
+	if (!s)
+		return 0;
+	d = s->depth;
+	if (d >= SPIN_NESTING * 4)	/* never popped: start over */
+		d = 0;
+	if (d < SPIN_NESTING) {
+		s->w[d].lock = (__u64)lock;
+		s->w[d].class = classify(ctx);
+		s->w[d].start_ns = bpf_ktime_get_ns();
+	}
+	s->depth = d + 1;
+	return 0;
+}
+
+SEC("fexit/native_queued_spin_lock_slowpath")
+int BPF_PROG(on_spin_acquired, struct qspinlock *lock, __u32 val)
+{
+	__u32 zero = 0, cls;
+	struct spin_waits *s = bpf_map_lookup_elem(&spin_state, &zero);
+	struct pkram_hist *h;
+	__u64 now = bpf_ktime_get_ns();
+	__u32 d;
+
+	if (!s || !s->depth)
+		return 0;
+	d = s->depth - 1;
+	if (d < SPIN_NESTING) {
+		if (s->w[d].lock != (__u64)lock)
+			return 0;
+		cls = s->w[d].class;
+		h = bpf_map_lookup_elem(&spin_contention, &cls);
+		if (h)
+			add_sample(h, now - s->w[d].start_ns);
+	}
+	s->depth = d;
 	return 0;
 }
 

@@ -1,7 +1,9 @@
 // pkram-trace: latency histograms of pkram operations and lock contention by
-// class (LRU, page-cache xarray, other), libbpf-tools style. The histograms
-// live in maps pinned under /sys/fs/bpf/pkram/, which the dashboards read with
-// bpftool; they keep counting across runs of this tool.
+// class (LRU, page-cache xarray, other), libbpf-tools style: spinlock waits
+// from a probe on the qspinlock slow path, other locks from the
+// lock:contention tracepoints. The histograms live in maps pinned under
+// /sys/fs/bpf/pkram/, which the dashboards read with bpftool; they keep
+// counting across runs of this tool.
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
@@ -68,6 +70,7 @@ struct Options {
 	bool micros = false;
 	bool verbose = false;
 	bool no_locks = false;
+	bool no_spin_probe = false;
 	bool unpin = false;
 	std::string pin_dir = "/sys/fs/bpf/pkram";
 	std::string cli_binary;
@@ -262,6 +265,10 @@ std::string default_cli_binary(const char *argv0)
 
 using Snapshot = std::map<uint32_t, pkram_hist>;
 
+// The slow-path probe's function; absent, spinlocks are seen through the
+// lock:contention tracepoints only (which miss the first waiters).
+constexpr const char *spin_slowpath = "native_queued_spin_lock_slowpath";
+
 Snapshot read_map(bpf_map *map)
 {
 	Snapshot out;
@@ -274,6 +281,33 @@ Snapshot read_map(bpf_map *map)
 			out[next] = h;
 		key = next;
 		prev = &key;
+	}
+	return out;
+}
+
+// A per-CPU array of histograms, summed over the CPUs.
+Snapshot read_percpu_map(bpf_map *map)
+{
+	Snapshot out;
+	int cpus = libbpf_num_possible_cpus();
+	if (cpus <= 0)
+		return out;
+	std::vector<pkram_hist> per_cpu(static_cast<size_t>(cpus));
+	static_assert(sizeof(pkram_hist) % 8 == 0, "per-CPU values are 8-byte aligned");
+	for (uint32_t key = 0; key < bpf_map__max_entries(map); key++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(map), &key, per_cpu.data()))
+			continue;
+		pkram_hist sum{};
+		for (const auto &h : per_cpu) {
+			sum.count += h.count;
+			sum.sum_ns += h.sum_ns;
+			sum.max_ns = std::max(sum.max_ns, h.max_ns);
+			sum.bytes += h.bytes;
+			for (int i = 0; i < PKRAM_TRACE_SLOTS; i++)
+				sum.slots[i] += h.slots[i];
+		}
+		if (sum.count)
+			out[key] = sum;
 	}
 	return out;
 }
@@ -320,10 +354,35 @@ void print_hist(const char *title, const pkram_hist &h, const Options &o)
 	}
 }
 
-void print_all(pkram_trace_bpf *skel, Snapshot &ops_before, Snapshot &locks_before, const Options &o,
-	       const char *heading)
+struct Snapshots {
+	Snapshot ops, locks, spins;
+};
+
+Snapshots read_all(pkram_trace_bpf *skel)
 {
-	Snapshot ops = read_map(skel->maps.op_latency), locks = read_map(skel->maps.lock_contention);
+	return {read_map(skel->maps.op_latency), read_map(skel->maps.lock_contention),
+		read_percpu_map(skel->maps.spin_contention)};
+}
+
+// Prints what changed in `now` since `before`; true when anything did.
+bool print_changes(const Snapshot &now, const Snapshot &before, const char *const *names, uint32_t nr,
+		   const std::string &prefix, const Options &o)
+{
+	bool any = false;
+	for (const auto &[key, h] : now) {
+		auto it = before.find(key);
+		pkram_hist d = diff(h, it == before.end() ? nullptr : &it->second);
+		if (d.count && key < nr) {
+			print_hist((prefix + names[key]).c_str(), d, o);
+			any = true;
+		}
+	}
+	return any;
+}
+
+void print_all(pkram_trace_bpf *skel, Snapshots &before, const Options &o, const char *heading)
+{
+	Snapshots now = read_all(skel);
 	if (o.timestamps) {
 		std::time_t t = std::time(nullptr);
 		char buf[32];
@@ -331,28 +390,16 @@ void print_all(pkram_trace_bpf *skel, Snapshot &ops_before, Snapshot &locks_befo
 		std::printf("\n%s", buf);
 	}
 	std::printf("\n== %s ==\n", heading);
-	bool any = false;
-	for (const auto &[op, h] : ops) {
-		auto it = ops_before.find(op);
-		pkram_hist d = diff(h, it == ops_before.end() ? nullptr : &it->second);
-		if (d.count && op < PKRAM_OP_MAX) {
-			print_hist(op_names[op], d, o);
-			any = true;
-		}
-	}
-	for (const auto &[cls, h] : locks) {
-		auto it = locks_before.find(cls);
-		pkram_hist d = diff(h, it == locks_before.end() ? nullptr : &it->second);
-		if (d.count && cls < PKRAM_LOCK_MAX) {
-			print_hist((std::string("lock contention, ") + lock_names[cls]).c_str(), d, o);
-			any = true;
-		}
-	}
+	bool any = print_changes(now.ops, before.ops, op_names, PKRAM_OP_MAX, "", o);
+	any |= print_changes(now.spins, before.spins, lock_names, PKRAM_LOCK_MAX, "spinlock wait (slow path), ", o);
+	any |= print_changes(now.locks, before.locks, lock_names, PKRAM_LOCK_MAX,
+			     skel->bss->spin_probed ? "other lock contention (tracepoints), "
+						    : "lock contention (tracepoints), ",
+			     o);
 	if (!any)
 		std::printf("(no events)\n");
 	std::fflush(stdout);
-	ops_before = ops;
-	locks_before = locks;
+	before = std::move(now);
 }
 
 int run(const Options &o, const char *argv0)
@@ -383,6 +430,15 @@ int run(const Options &o, const char *argv0)
 	}
 	bpf_map__set_pin_path(t.skel->maps.op_latency, (o.pin_dir + "/op_latency").c_str());
 	bpf_map__set_pin_path(t.skel->maps.lock_contention, (o.pin_dir + "/lock_contention").c_str());
+	bpf_map__set_pin_path(t.skel->maps.spin_contention, (o.pin_dir + "/spin_contention").c_str());
+	bool spin_probe = !o.no_locks && !o.no_spin_probe &&
+			  libbpf_find_vmlinux_btf_id(spin_slowpath, BPF_TRACE_FENTRY) >= 0;
+	if (!spin_probe && !o.no_locks && !o.no_spin_probe)
+		std::fprintf(stderr, "pkram-trace: %s is not in the kernel's BTF: spinlock waits come from the "
+				     "lock:contention tracepoints only\n",
+			     spin_slowpath);
+	bpf_program__set_autoload(t.skel->progs.on_spin_wait, spin_probe);
+	bpf_program__set_autoload(t.skel->progs.on_spin_acquired, spin_probe);
 	// Programs attached later or by hand: never auto-attached.
 	if (pkram_trace_bpf__load(t.skel)) {
 		std::fprintf(stderr, "pkram-trace: cannot load the BPF programs: %s\n", std::strerror(errno));
@@ -401,6 +457,21 @@ int run(const Options &o, const char *argv0)
 	if (!o.no_locks && (!attach_or_fail(t.skel->progs.on_contention_begin, "lock:contention_begin") ||
 			    !attach_or_fail(t.skel->progs.on_contention_end, "lock:contention_end")))
 		return 1;
+	// The exit first, so that no entry is pushed without its pop attached.
+	if (spin_probe) {
+		bpf_link *exit_link = bpf_program__attach(t.skel->progs.on_spin_acquired);
+		bpf_link *entry_link = exit_link ? bpf_program__attach(t.skel->progs.on_spin_wait) : nullptr;
+		if (entry_link) {
+			t.links.push_back(exit_link);
+			t.links.push_back(entry_link);
+			t.skel->bss->spin_probed = true;
+		} else {
+			std::fprintf(stderr, "pkram-trace: cannot probe %s (%s): spinlock waits come from the "
+					     "lock:contention tracepoints only\n",
+				     spin_slowpath, std::strerror(errno));
+			bpf_link__destroy(exit_link);
+		}
+	}
 	for (auto [event, probe, prog] :
 	     {std::tuple{"pkram_trace/restore_node", "p:pkram_trace/restore_node pkram:pkram_node_restore",
 			 t.skel->progs.on_restore_node},
@@ -439,9 +510,7 @@ int run(const Options &o, const char *argv0)
 		    o.pin_dir.c_str());
 	std::fflush(stdout);
 
-	Snapshot ops_before, locks_before, ops_start, locks_start;
-	ops_start = ops_before = read_map(t.skel->maps.op_latency);
-	locks_start = locks_before = read_map(t.skel->maps.lock_contention);
+	Snapshots start = read_all(t.skel), before = start;
 	auto begin = std::chrono::steady_clock::now(), last = begin;
 	while (!exiting) {
 		std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -449,16 +518,17 @@ int run(const Options &o, const char *argv0)
 		auto now = std::chrono::steady_clock::now();
 		double since_start = std::chrono::duration<double>(now - begin).count();
 		if (o.interval > 0 && std::chrono::duration<double>(now - last).count() >= o.interval) {
-			print_all(t.skel, ops_before, locks_before, o, "interval");
+			print_all(t.skel, before, o, "interval");
 			last = now;
 		}
 		if (o.duration > 0 && since_start >= o.duration)
 			break;
 	}
-	print_all(t.skel, ops_start, locks_start, o, "summary");
+	print_all(t.skel, start, o, "summary");
 	if (o.unpin) {
 		bpf_map__unpin(t.skel->maps.op_latency, nullptr);
 		bpf_map__unpin(t.skel->maps.lock_contention, nullptr);
+		bpf_map__unpin(t.skel->maps.spin_contention, nullptr);
 	}
 	return 0;
 }
@@ -478,6 +548,9 @@ int main(int argc, char **argv)
 	app.add_flag("-u,--microseconds", o.micros, "histograms in microseconds")->excludes(ms);
 	app.add_flag("-v,--verbose", o.verbose, "libbpf debug output and the functions found per lock class");
 	app.add_flag("--no-locks", o.no_locks, "do not trace lock contention");
+	app.add_flag("--no-spin-probe", o.no_spin_probe,
+		     "time spinlocks through the lock:contention tracepoints only (they miss the first waiters), "
+		     "not by probing the qspinlock slow path");
 	app.add_option("--pin-dir", o.pin_dir, "where the maps are pinned")->capture_default_str();
 	app.add_option("--cli", o.cli_binary, "the pkram-cli binary whose USDT probe to trace");
 	app.add_flag("--unpin", o.unpin, "remove the pinned maps at exit");

@@ -1,6 +1,7 @@
 #include "pkram/tree.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/sdt.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -196,14 +198,11 @@ Result<SaveEntry> describe(const fs::path &root, const fs::path &path,
 	return e;
 }
 
-// Copies the data runs of fd `in` within [from, end) to the same offsets of
-// fd `out`, one copy per byte: sendfile(2), holes found with SEEK_DATA and
-// SEEK_HOLE and left holes. `ended` says `in` was shorter than `end`. `src`
-// and `dst` name the two sides in errors.
-Status copy_data_runs(int in, int out, uint64_t from, uint64_t end, const std::string &src,
-		      const std::string &dst, uint64_t &copied, bool &ended)
+// Calls copy(start, end) for each data run of fd `in` within [from, end),
+// found with SEEK_DATA and SEEK_HOLE (holes are skipped). `src` names `in`.
+Status for_each_data_run(int in, uint64_t from, uint64_t end, const std::string &src,
+			 const std::function<Status(uint64_t, uint64_t)> &copy)
 {
-	ended = false;
 	for (uint64_t pos = from; pos < end;) {
 		off_t data = lseek(in, static_cast<off_t>(pos), SEEK_DATA);
 		if (data < 0 && errno == ENXIO)
@@ -216,9 +215,26 @@ Status copy_data_runs(int in, int out, uint64_t from, uint64_t end, const std::s
 		if (hole < 0)
 			return errno_error("find a hole in " + src);
 		const uint64_t run_end = std::min<uint64_t>(static_cast<uint64_t>(hole), end);
-		if (lseek(out, data, SEEK_SET) < 0)
+		if (auto s = copy(static_cast<uint64_t>(data), run_end); !s)
+			return s;
+		pos = run_end;
+	}
+	return {};
+}
+
+// Copies the data runs of fd `in` within [from, end) to the same offsets of
+// fd `out`, one copy per byte: sendfile(2); holes stay holes. `ended` says
+// `in` was shorter than `end`. `src` and `dst` name the two sides in errors.
+Status copy_data_runs(int in, int out, uint64_t from, uint64_t end, const std::string &src,
+		      const std::string &dst, uint64_t &copied, bool &ended)
+{
+	ended = false;
+	return for_each_data_run(in, from, end, src, [&](uint64_t start, uint64_t run_end) -> Status {
+		if (ended)
+			return {};
+		if (lseek(out, static_cast<off_t>(start), SEEK_SET) < 0)
 			return errno_error("seek in " + dst);
-		off_t at = data;
+		off_t at = static_cast<off_t>(start);
 		while (static_cast<uint64_t>(at) < run_end) {
 			ssize_t n = sendfile(out, in, &at,
 					     std::min<uint64_t>(run_end - static_cast<uint64_t>(at), 1u << 30));
@@ -232,9 +248,8 @@ Status copy_data_runs(int in, int out, uint64_t from, uint64_t end, const std::s
 			}
 			copied += static_cast<uint64_t>(n);
 		}
-		pos = run_end;
-	}
-	return {};
+		return {};
+	});
 }
 
 // Copies a file's data regions (holes stay holes) into the object.
@@ -288,25 +303,76 @@ Status apply_meta(const fs::path &path, const EntryMeta &m)
 	return {};
 }
 
+// A file's pages mapped shared, for the threads that fill it piece by piece:
+// each populates its range (MADV_POPULATE_WRITE: the faults insert pages into
+// the file's mapping and onto the LRU side by side, where write(2) would
+// serialize them on the inode's lock, and a full file system is an error, not
+// a SIGBUS), then reads the object into it. One mapping per file: an
+// mmap/munmap per piece would serialize on mmap_lock.
+class FileMapping {
+      public:
+	static Result<std::unique_ptr<FileMapping>> map(const fs::path &path, uint64_t size)
+	{
+		int fd = open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			return errno_error("open " + path.string());
+		UniqueFd file(fd);
+		void *addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, file.get(), 0);
+		if (addr == MAP_FAILED)
+			return errno_error("map " + path.string());
+		return std::unique_ptr<FileMapping>(new FileMapping(static_cast<char *>(addr), size));
+	}
+	~FileMapping() { munmap(addr_, size_); }
+	FileMapping(const FileMapping &) = delete;
+	FileMapping &operator=(const FileMapping &) = delete;
+	char *data() const { return addr_; }
+
+      private:
+	FileMapping(char *addr, uint64_t size) : addr_(addr), size_(size) {}
+	char *addr_;
+	uint64_t size_;
+};
+
 // Copies [off, off + len) of an object into a file created at its size
-// beforehand; its holes stay holes, so a sparse file comes back sparse.
-// (Filling through mmap was tried: with several threads of one process,
-// mmap/munmap and the page faults serialize on mmap_lock.)
+// beforehand, through the file's mapping when it has one; its holes stay
+// holes, so a sparse file comes back sparse.
 Status restore_file_range(const Node &node, const std::string &name, const fs::path &path,
-			  uint64_t off, uint64_t len, uint64_t &copied)
+			  const FileMapping *mapping, uint64_t off, uint64_t len, uint64_t &copied)
 {
 	if (!len)
 		return {};
 	auto obj = node.open_object(name);
 	if (!obj)
 		return obj.error();
+	const std::string src = "object " + name;
+	if (mapping)
+		return for_each_data_run(obj->fd(), off, off + len, src, [&](uint64_t start, uint64_t end) -> Status {
+			const uint64_t page_start = start & ~uint64_t{4095};
+			if (madvise(mapping->data() + page_start, end - page_start, MADV_POPULATE_WRITE)) {
+				// EFAULT: a fault failed, which for a file we sized is a full file system.
+				const int err = errno == EFAULT ? ENOSPC : errno;
+				return make_error(err, "allocate " + path.string());
+			}
+			while (start < end) {
+				ssize_t n = pread(obj->fd(), mapping->data() + start, end - start,
+						  static_cast<off_t>(start));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0)
+					return errno_error("copy " + src + " into " + path.string());
+				if (n == 0)
+					return {}; // as copy_data_runs: the file keeps its size
+				start += static_cast<uint64_t>(n);
+				copied += static_cast<uint64_t>(n);
+			}
+			return {};
+		});
 	int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno_error("open " + path.string());
 	UniqueFd file(fd);
 	bool ended = false;
-	return copy_data_runs(obj->fd(), file.get(), off, off + len, "object " + name, path.string(), copied,
-			      ended);
+	return copy_data_runs(obj->fd(), file.get(), off, off + len, src, path.string(), copied, ended);
 }
 
 Status make_node(const fs::path &path, const EntryMeta &m)
@@ -332,6 +398,7 @@ constexpr uint64_t piece_bytes = 4 << 20;
 struct FileJob {
 	const RestoreEntry *entry = nullptr;
 	fs::path path;
+	std::unique_ptr<FileMapping> mapping; // for a file shared by threads
 	std::atomic<uint64_t> pieces_left{0};
 	std::atomic<uint64_t> copied{0};
 	std::atomic<int64_t> start_ns{0};
@@ -477,18 +544,21 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 	// Create every file at its size (and every special file), then fill the
 	// files piece by piece; a file is finished by whoever copies its last piece.
 	std::vector<std::unique_ptr<FileJob>> jobs;
+	std::vector<size_t> job_of(others.size()); // others[i] -> jobs[job_of[i]]
 	std::vector<Piece> pieces;
-	for (const auto *e : others) {
+	for (size_t i = 0; i < others.size(); i++) {
+		const RestoreEntry *e = others[i];
 		if (e->meta.type != EntryMeta::Type::file)
 			continue;
+		job_of[i] = jobs.size();
 		auto job = std::make_unique<FileJob>();
 		job->entry = e;
 		job->path = root / e->name;
 		uint64_t n = std::max<uint64_t>(1, (e->meta.size + piece_bytes - 1) / piece_bytes);
 		job->pieces_left = n;
-		for (uint64_t i = 0; i < n; i++)
-			pieces.push_back({job.get(), i * piece_bytes,
-					  std::min(piece_bytes, e->meta.size - std::min(e->meta.size, i * piece_bytes))});
+		for (uint64_t k = 0; k < n; k++)
+			pieces.push_back({job.get(), k * piece_bytes,
+					  std::min(piece_bytes, e->meta.size - std::min(e->meta.size, k * piece_bytes))});
 		jobs.push_back(std::move(job));
 	}
 	auto st = parallel_for(others.size(), options.threads, [&](size_t i) -> Status {
@@ -508,6 +578,13 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 		UniqueFd file(fd);
 		if (ftruncate(file.get(), static_cast<off_t>(e.meta.size)))
 			return errno_error("set size of " + path.string());
+		FileJob &job = *jobs[job_of[i]];
+		if (options.through_mapping && options.threads > 1 && job.pieces_left > 1) {
+			auto mapping = FileMapping::map(path, e.meta.size);
+			if (!mapping)
+				return mapping.error();
+			job.mapping = std::move(*mapping);
+		}
 		return {};
 	});
 	if (st)
@@ -517,11 +594,14 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 			int64_t expected = 0;
 			job.start_ns.compare_exchange_strong(expected, steady_ns());
 			uint64_t copied = 0;
-			if (auto s = restore_file_range(*node, job.entry->name, job.path, p.off, p.len, copied); !s)
+			if (auto s = restore_file_range(*node, job.entry->name, job.path, job.mapping.get(), p.off,
+							p.len, copied);
+			    !s)
 				return s;
 			job.copied += copied;
 			if (--job.pieces_left)
 				return {};
+			job.mapping.reset(); // its pages stay in the file
 			if (auto s = apply_meta(job.path, job.entry->meta); !s)
 				return s;
 			uint64_t ns = static_cast<uint64_t>(steady_ns() - job.start_ns);

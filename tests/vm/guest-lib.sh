@@ -198,3 +198,58 @@ pk_setup_pkramfs() {
 	modprobe fuse
 	ln -sf "$PKRAM_BUILD/fusefs/pkramfs" /usr/local/bin/pkramfs
 }
+
+# pk_trace_start OUTPUT [ARGS...]: pkram-trace in the background (its PID in
+# PKRAM_TRACE_PID), returning once its programs are attached.
+pk_trace_start() {
+	local out=$1
+	shift
+	"$PKRAM_BUILD/bpf/pkram-trace" -u "$@" >"$out" 2>&1 &
+	PKRAM_TRACE_PID=$!
+	for _ in $(seq 1 100); do
+		grep -q '^Tracing pkram' "$out" && return 0
+		kill -0 "$PKRAM_TRACE_PID" 2>/dev/null || { cat "$out"; pk_fail "pkram-trace exited"; }
+		sleep 0.2
+	done
+	cat "$out"
+	pk_fail "pkram-trace did not start"
+}
+
+pk_trace_stop() {
+	sleep 0.5 # let the module's tracepoints attach and events land
+	kill -INT "$PKRAM_TRACE_PID"
+	wait "$PKRAM_TRACE_PID" || pk_fail "pkram-trace failed"
+}
+
+# pk_trace_count MAP KEY: the count of one histogram in a pinned map, KEY an
+# enum name (a per-CPU array's key is the enum's value; its CPUs are summed).
+pk_trace_count() {
+	local index=-1
+	case $2 in
+	PKRAM_LOCK_LRU) index=0 ;;
+	PKRAM_LOCK_XARRAY) index=1 ;;
+	PKRAM_LOCK_OTHER) index=2 ;;
+	esac
+	bpftool -j map dump pinned "/sys/fs/bpf/pkram/$1" |
+		jq --arg key "$2" --argjson index "$index" \
+			'[.[] | .formatted | select(.key == $key or .key == $index) |
+			  (.value.count // ([.values[].value.count] | add))] | add // 0'
+}
+
+# pk_trace_locks: the lock-contention line every tracing scenario logs:
+# spinlock waits (slow-path probe) per class, then the other locks.
+pk_trace_locks() {
+	local map title line
+	for map in spin_contention lock_contention; do
+		title="lock contention"
+		[[ $map == lock_contention ]] && title="lock contention (tracepoints, other locks)"
+		line="$title: LRU $(pk_trace_count $map PKRAM_LOCK_LRU)"
+		line+=", xarray $(pk_trace_count $map PKRAM_LOCK_XARRAY)"
+		echo "$line, other $(pk_trace_count $map PKRAM_LOCK_OTHER)"
+	done
+}
+
+# pk_trace_spin_waits: spinlock waits of every class, from the slow-path probe.
+pk_trace_spin_waits() {
+	bpftool -j map dump pinned /sys/fs/bpf/pkram/spin_contention | jq '[.[].formatted.values[].value.count] | add // 0'
+}

@@ -3,6 +3,8 @@
 # of their own and race each other on shared nodes, with some going through
 # a pkramfs mount, for a fixed time. A sealed bystander node must be
 # untouched, nothing may be left behind, and the pool accounting is exact.
+# pkram-trace runs throughout, its spinlock slow-path probe included: the
+# probe must hold up under this load (panic_on_warn) and count waits.
 # PKRAM-VM-TIMEOUT: 400
 STRESS_SECONDS=60
 STRESS_THREADS=4
@@ -15,10 +17,16 @@ stage_1() {
 	pk_cli save --checksum /tmp/keep keep
 	pk_setup_pkramfs
 	mount -t fuse.pkramfs none /pkram
+	pk_trace_start "$PKRAM_RESULTS/trace.txt"
 	local rc=0
 	"$PKRAM_BUILD/tests/pkram_stress" mix "$STRESS_SECONDS" "$STRESS_THREADS" "$STRESS_SEED" /pkram \
 		>"$PKRAM_RESULTS/stress.json" || rc=$?
+	pk_trace_stop
 	jq -cM . "$PKRAM_RESULTS/stress.json"
+	local locks
+	locks=$(pk_trace_locks)
+	pk_log "${locks//$'\n'/; }"
+	pk_check "the slow-path probe counted spinlock waits" test "$(pk_trace_spin_waits)" -gt 0
 	local ops
 	ops=$(jq '[.ops[]] | add' "$PKRAM_RESULTS/stress.json")
 	pk_case stress "$ops" "$(jq '(.unexpected_errors | length) + .unexpected_dropped + (.mismatches | length)' "$PKRAM_RESULTS/stress.json")" \
