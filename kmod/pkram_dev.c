@@ -382,7 +382,8 @@ static int ioc_pool_status(struct pkram_ioc_ctx *ctx, void *argp)
 
 	mutex_lock(&pool->lock);
 	arg->abi_version = PKRAM_ABI_VERSION;
-	arg->format_version = PKRAM_FMT_VERSION;
+	arg->format_version = pool->shadowed ? PKRAM_FMT_VERSION :
+						 PKRAM_FMT_VERSION_UNSHADOWED;
 	arg->nr_nodes = pool->nr_nodes;
 	arg->pool_base = pool->base;
 	arg->pool_bytes = pool->size;

@@ -50,6 +50,8 @@ struct pkram_pool {
 	u64 restore_mem_max;		/* bytes a restore may allocate */
 	u64 restore_mem_left;		/* of which are left */
 	bool stale_discarded;
+	/* Page 1 is the superblock's shadow (format 2): commits cannot tear. */
+	bool shadowed;
 };
 
 struct pkram_extent_array;

@@ -71,15 +71,27 @@ u32 pkram_fmt_crc32c_raw(u32 crc, const void *data, size_t len)
 	return crc;
 }
 
-/* Writes the superblock: every node with metadata in the pool is handed over. */
+/*
+ * Writes the superblock: every node with metadata in the pool is handed over.
+ * The shadow first, whole, then the primary, so a kexec in the middle leaves
+ * one of them intact; a pool restored from format 1 gets its shadow once
+ * page 1 is free (until then commits write the primary alone, as format 1).
+ */
 void pkram_super_commit(struct pkram_pool *pool)
 {
-	struct pkram_fmt_super *sb = (struct pkram_fmt_super *)pool->fmt.base;
+	struct pkram_fmt_super *primary = pkram_fmt_super_copy(&pool->fmt, 0);
+	struct pkram_fmt_super *sb = primary;
 	struct pkram_node *node;
 	u32 n = 0;
 
 	lockdep_assert_held(&pool->lock);
-	pkram_fmt_super_init(&pool->fmt, pool->token, pool->generation);
+	if (!pool->shadowed)
+		pool->shadowed = pkram_alloc_exact(pool, 1, 1);
+	if (pool->shadowed)
+		sb = pkram_fmt_super_copy(&pool->fmt, 1);
+	pkram_fmt_super_init(sb, pool->size, pool->token, pool->generation,
+			     pool->shadowed ? PKRAM_FMT_VERSION :
+					      PKRAM_FMT_VERSION_UNSHADOWED);
 	list_for_each_entry(node, &pool->nodes, list) {
 		/* A seal publishes its head under the node's lock only. */
 		u64 head = smp_load_acquire(&node->meta_head);
@@ -88,7 +100,12 @@ void pkram_super_commit(struct pkram_pool *pool)
 			sb->node[n++] = head;
 	}
 	sb->nr_nodes = n;
-	pkram_fmt_super_update_crc(&pool->fmt);
+	pkram_fmt_super_update_crc(sb);
+	if (sb != primary) {
+		/* The shadow is whole before the primary starts to change. */
+		wmb();
+		memcpy(primary, sb, PKRAM_FMT_PAGE_SIZE);
+	}
 }
 
 static int parse_pool(const char *s, u64 *base, u64 *size)
@@ -197,7 +214,7 @@ static void report_restore(struct pkram_pool *pool, const u64 *heads, u32 nr,
 
 static void restore_nodes(struct pkram_pool *pool)
 {
-	const struct pkram_fmt_super *sb = (const void *)pool->fmt.base;
+	const struct pkram_fmt_super *sb;
 	u64 start = ktime_get_ns();
 	u64 elapsed;
 	struct pkram_fmt_bitmap scratch;
@@ -207,7 +224,7 @@ static void restore_nodes(struct pkram_pool *pool)
 	u32 nr, i;
 	int ret;
 
-	ret = pkram_fmt_check_super(&pool->fmt, handover_param, &err);
+	ret = pkram_fmt_check_super(&pool->fmt, handover_param, &sb, &err);
 	if (ret == -ENOENT) {
 		pr_info("no previous pool found: starting empty\n");
 		return;
@@ -220,6 +237,11 @@ static void restore_nodes(struct pkram_pool *pool)
 			pr_warn("stale pool discarded: %s\n", err.msg);
 		return;
 	}
+	if (err.msg[0])
+		pr_warn("%s\n", err.msg);
+	/* Format 2 keeps page 1 for the shadow: a node claiming it is rejected. */
+	if (sb->version == PKRAM_FMT_VERSION)
+		pool->shadowed = pkram_alloc_exact(pool, 1, 1);
 	pool->restore_mem_max = restore_mem_mb ? (u64)restore_mem_mb << 20 :
 				((u64)totalram_pages() << PAGE_SHIFT) / 4;
 	pool->restore_mem_left = pool->restore_mem_max;
@@ -334,7 +356,7 @@ static int __init pkram_init(void)
 		ret = -ENOMEM;
 		goto err_unmap;
 	}
-	pkram_fmt_set_range(&pool->map, 0, 1);	/* the superblock */
+	pkram_fmt_set_range(&pool->map, 0, 1);	/* the superblock; 1: its shadow */
 	pkram_alloc_recount(pool);
 	ret = pkram_inode_init();
 	if (ret)

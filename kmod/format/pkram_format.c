@@ -212,26 +212,22 @@ int pkram_fmt_check_obj_name(const char *name, size_t len)
 
 /* ---- superblock ------------------------------------------------------- */
 
-void pkram_fmt_super_update_crc(struct pkram_fmt_pool *pool)
+void pkram_fmt_super_update_crc(struct pkram_fmt_super *sb)
 {
-	struct pkram_fmt_super *sb = (struct pkram_fmt_super *)pool->base;
-
 	sb->crc = crc_skipping(sb, FMT_PAGE,
 			       offsetof(struct pkram_fmt_super, crc));
 }
 
-void pkram_fmt_super_init(struct pkram_fmt_pool *pool, u64 token,
-			  u64 generation)
+void pkram_fmt_super_init(struct pkram_fmt_super *sb, u64 pool_size,
+			  u64 token, u64 generation, u32 version)
 {
-	struct pkram_fmt_super *sb = (struct pkram_fmt_super *)pool->base;
-
 	memset(sb, 0, FMT_PAGE);
 	sb->magic = PKRAM_FMT_SUPER_MAGIC;
-	sb->version = PKRAM_FMT_VERSION;
-	sb->pool_size = pool->size;
+	sb->version = version;
+	sb->pool_size = pool_size;
 	sb->token = token;
 	sb->generation = generation;
-	pkram_fmt_super_update_crc(pool);
+	pkram_fmt_super_update_crc(sb);
 }
 
 #define fmt_fail(e, code, ...) ({						\
@@ -240,25 +236,23 @@ void pkram_fmt_super_init(struct pkram_fmt_pool *pool, u64 token,
 	(code);								\
 })
 
-int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
-			  struct pkram_fmt_error *err)
+/* One copy of the superblock, whole and for this pool and token. */
+static int check_super_copy(const struct pkram_fmt_pool *pool,
+			    const struct pkram_fmt_super *sb, u64 token,
+			    struct pkram_fmt_error *err)
 {
-	const struct pkram_fmt_super *sb =
-		(const struct pkram_fmt_super *)pool->base;
 	u32 i;
 
-	err->err = 0;
-	err->msg[0] = '\0';
-	if (pool->size < 2 * FMT_PAGE)
-		return fmt_fail(err, -EINVAL, "pool smaller than two pages");
 	if (sb->magic != PKRAM_FMT_SUPER_MAGIC)
 		return fmt_fail(err, -ENOENT, "no pkram superblock");
 	if (!fuzzing && sb->crc != crc_skipping(sb, FMT_PAGE,
 				offsetof(struct pkram_fmt_super, crc)))
 		return fmt_fail(err, -EBADMSG, "superblock checksum mismatch");
-	if (sb->version != PKRAM_FMT_VERSION)
-		return fmt_fail(err, -EPROTO, "superblock format version %u, expected %u",
-			    sb->version, PKRAM_FMT_VERSION);
+	if (sb->version != PKRAM_FMT_VERSION &&
+	    sb->version != PKRAM_FMT_VERSION_UNSHADOWED)
+		return fmt_fail(err, -EPROTO, "superblock format version %u, expected %u or %u",
+			    sb->version, PKRAM_FMT_VERSION_UNSHADOWED,
+			    PKRAM_FMT_VERSION);
 	if (sb->token != token)
 		return fmt_fail(err, -ESTALE,
 			    "handover token %016llx does not match the pool's %016llx",
@@ -276,6 +270,41 @@ int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
 	for (i = 0; i < ARRAY_SIZE(sb->reserved); i++)
 		if (sb->reserved[i])
 			return fmt_fail(err, -EBADMSG, "superblock reserved field is not zero");
+	return 0;
+}
+
+int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
+			  const struct pkram_fmt_super **found,
+			  struct pkram_fmt_error *err)
+{
+	const struct pkram_fmt_super *shadow = pkram_fmt_super_copy(pool, 1);
+	struct pkram_fmt_error shadow_err;
+	int ret, shadow_ret;
+
+	err->err = 0;
+	err->msg[0] = '\0';
+	*found = NULL;
+	if (pool->size < PKRAM_FMT_SUPER_PAGES * FMT_PAGE)
+		return fmt_fail(err, -EINVAL, "pool smaller than two pages");
+	ret = check_super_copy(pool, pkram_fmt_super_copy(pool, 0), token, err);
+	if (!ret) {
+		*found = pkram_fmt_super_copy(pool, 0);
+		return 0;
+	}
+	/* A whole primary's verdict stands; a torn one defers to the shadow. */
+	if (ret != -ENOENT && ret != -EBADMSG)
+		return ret;
+	shadow_ret = check_super_copy(pool, shadow, token, &shadow_err);
+	if (shadow_ret == -ENOENT || shadow_ret == -EBADMSG ||
+	    shadow->version != PKRAM_FMT_VERSION)
+		return ret;
+	if (shadow_ret) {
+		*err = shadow_err;
+		return shadow_ret;
+	}
+	*found = shadow;
+	fmt_fail(err, 0, "the superblock's primary copy is damaged (%s): restored from its shadow",
+		 ret == -ENOENT ? "no magic" : "checksum mismatch");
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pkram persisted pool format, version 1, and the code that reads, checks and
+ * pkram persisted pool format, version 2, and the code that reads, checks and
  * writes it. Plain C shared by the module and the host library (unit tests,
  * fuzzer), so every rule about what the next kernel may trust lives here once.
  *
@@ -10,6 +10,11 @@
  *   page 0            struct pkram_fmt_super: magic, version, CRC32C, pool
  *                     size, handover token, generation, and the pool offset of
  *                     the first metadata block of each sealed node.
+ *   page 1            (version 2) the superblock's shadow: every commit
+ *                     writes it whole before page 0, so a commit torn by a
+ *                     kexec or a crash leaves one of the two intact (page 0
+ *                     the previous commit, or page 1 the new one). Version 1
+ *                     (no shadow; page 1 may hold anything) is still read.
  *   metadata blocks   4 KiB struct pkram_fmt_block, each with magic, CRC32C,
  *                     position in its chain and the offset of the next block.
  *                     A node's chain carries one byte stream:
@@ -31,7 +36,9 @@
 #include "host/pkram_host.h"
 #endif
 
-#define PKRAM_FMT_VERSION	1
+#define PKRAM_FMT_VERSION	2
+#define PKRAM_FMT_VERSION_UNSHADOWED	1	/* page 1 is not the shadow */
+#define PKRAM_FMT_SUPER_PAGES	2	/* page 0 and its shadow */
 #define PKRAM_FMT_PAGE_SHIFT	12
 #define PKRAM_FMT_PAGE_SIZE	(1U << PKRAM_FMT_PAGE_SHIFT)
 #define PKRAM_FMT_HUGE_PAGES	512	/* 2 MiB in 4 KiB pages */
@@ -155,16 +162,28 @@ u32 pkram_fmt_crc32c_raw(u32 crc, const void *data, size_t len);
 int pkram_fmt_check_node_name(const char *name, size_t len);
 int pkram_fmt_check_obj_name(const char *name, size_t len);
 
+/* The superblock's copies: 0 is the primary (page 0), 1 its shadow (page 1). */
+static inline struct pkram_fmt_super *
+pkram_fmt_super_copy(const struct pkram_fmt_pool *pool, unsigned int copy)
+{
+	return (struct pkram_fmt_super *)(pool->base +
+					  (u64)copy * PKRAM_FMT_PAGE_SIZE);
+}
+
 /* Superblock: initialise a fresh one, and seal its CRC after changes. */
-void pkram_fmt_super_init(struct pkram_fmt_pool *pool, u64 token,
-			  u64 generation);
-void pkram_fmt_super_update_crc(struct pkram_fmt_pool *pool);
+void pkram_fmt_super_init(struct pkram_fmt_super *sb, u64 pool_size,
+			  u64 token, u64 generation, u32 version);
+void pkram_fmt_super_update_crc(struct pkram_fmt_super *sb);
 /*
- * Checks the superblock against the pool and the handover token. Returns 0
- * when it may be restored; otherwise fills err (e.g. -ENOENT: no pool found,
- * -ESTALE: token mismatch, -EBADMSG: damaged).
+ * Finds the superblock to restore from and checks it against the pool and
+ * the handover token: the primary when it is whole, else (a torn commit)
+ * a whole version-2 shadow. Returns 0 and sets *found when it may be
+ * restored (err->msg then says when the shadow stood in); otherwise fills
+ * err (e.g. -ENOENT: no pool found, -ESTALE: token mismatch, -EBADMSG:
+ * damaged).
  */
 int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
+			  const struct pkram_fmt_super **found,
 			  struct pkram_fmt_error *err);
 
 /*

@@ -1,6 +1,7 @@
 // Writes the fuzzer's seed corpus: valid pool images made with the same
 // writer the module uses. usage: pkram_fuzz_seeds DIR
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -54,12 +55,13 @@ struct Image {
 
 	void save(const std::string &path)
 	{
-		pkram_fmt_super_init(&pool, 0x1234, 1);
-		auto *sb = reinterpret_cast<pkram_fmt_super *>(bytes.data());
+		auto *sb = pkram_fmt_super_copy(&pool, 0);
+		pkram_fmt_super_init(sb, pool.size, 0x1234, 1, PKRAM_FMT_VERSION);
 		sb->nr_nodes = static_cast<u32>(heads.size());
 		for (size_t i = 0; i < heads.size(); i++)
 			sb->node[i] = heads[i];
-		pkram_fmt_super_update_crc(&pool);
+		pkram_fmt_super_update_crc(sb);
+		std::memcpy(pkram_fmt_super_copy(&pool, 1), sb, PKRAM_FMT_PAGE_SIZE); // its shadow
 		// Trailing zero pages need not be stored: the loader pads.
 		size_t end = bytes.size();
 		while (end > PKRAM_FMT_PAGE_SIZE && bytes[end - 1] == 0)
@@ -81,15 +83,15 @@ int main(int argc, char **argv)
 	Image empty;
 	empty.save(dir + "/empty-pool");
 	Image one;
-	one.node("one", 1, 1);
+	one.node("one", 1, 2); // data from page 2: page 1 is the shadow
 	one.save(dir + "/one-node");
 	Image three;
-	three.node("a", 2, 1);
-	three.node("b", 3, 3, PKRAM_FMT_NODE_DATA_CRC);
-	three.node("c", 1, 6);
+	three.node("a", 2, 2);
+	three.node("b", 3, 4, PKRAM_FMT_NODE_DATA_CRC);
+	three.node("c", 1, 7);
 	three.save(dir + "/three-nodes");
 	Image chain;
-	chain.node("chained", 20, 1); // metadata spans blocks
+	chain.node("chained", 20, 2); // metadata spans blocks
 	chain.save(dir + "/multi-block");
 	for (const char *name : {"empty-pool", "one-node", "three-nodes", "multi-block"}) {
 		std::ifstream in(dir + "/" + name, std::ios::binary);

@@ -13,6 +13,12 @@
 //     Writes an open node forever through pwrite and a shared mapping, never
 //     sealing it (for a kexec while writers are active). Prints "writing"
 //     once the first pass is done.
+//
+//   pkram_stress committer PREFIX
+//     Rewrites the superblock as fast as it can, forever: creates a node
+//     PREFIX<n> with one page, seals it, frees the one before it (a seal and a
+//     free each commit), so a kexec lands in a commit. Prints "committing"
+//     after the first hundred.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -358,6 +364,39 @@ int writer(const std::string &name)
 	}
 }
 
+pkram::Status seal_one_page(Device &dev, const std::string &name, const std::string &page)
+{
+	auto node = dev.create_node(name);
+	if (!node)
+		return node.error();
+	auto obj = node->open_object("page", {.create = true});
+	if (!obj)
+		return obj.error();
+	if (auto s = obj->pwrite_all(page.data(), page.size(), 0); !s)
+		return s;
+	return node->seal();
+}
+
+int committer(const std::string &prefix)
+{
+	auto dev = Device::open();
+	if (!dev)
+		return std::fprintf(stderr, "pkram_stress: %s\n", dev.error().what().c_str()), 1;
+	const std::string page(4096, 'c');
+	for (uint64_t n = 0;; n++) {
+		const std::string name = prefix + std::to_string(n);
+		if (auto s = seal_one_page(*dev, name, page); !s)
+			return std::fprintf(stderr, "pkram_stress: %s: %s\n", name.c_str(), s.error().what().c_str()), 1;
+		if (n)
+			if (auto s = dev->free_node(prefix + std::to_string(n - 1)); !s)
+				return std::fprintf(stderr, "pkram_stress: %s\n", s.error().what().c_str()), 1;
+		if (n == 100) {
+			std::printf("committing\n");
+			std::fflush(stdout);
+		}
+	}
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -367,6 +406,8 @@ int main(int argc, char **argv)
 		return mix(std::stod(args[1]), std::stoi(args[2]), std::stoull(args[3]), args.size() > 4 ? args[4] : "");
 	if (args.size() == 2 && args[0] == "writer")
 		return writer(args[1]);
-	std::fprintf(stderr, "usage: pkram_stress mix SECONDS THREADS SEED [FUSE_MOUNT] | writer NODE\n");
+	if (args.size() == 2 && args[0] == "committer")
+		return committer(args[1]);
+	std::fprintf(stderr, "usage: pkram_stress mix SECONDS THREADS SEED [FUSE_MOUNT] | writer NODE | committer PREFIX\n");
 	return 2;
 }

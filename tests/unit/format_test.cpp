@@ -33,7 +33,7 @@ class Pool {
 	{
 		pool_ = {mem_.data(), mem_.size()};
 		map_ = {words_.data(), kPoolPages};
-		pkram_fmt_set_range(&map_, 0, 1);
+		pkram_fmt_set_range(&map_, 0, PKRAM_FMT_SUPER_PAGES); // as the module: superblock, shadow
 	}
 
 	// Writes a node the way the module seals one; returns its head.
@@ -71,14 +71,39 @@ class Pool {
 		return pkram_fmt_writer_finish(&w);
 	}
 
-	void commit(u64 token, const std::vector<u64> &heads)
+	// The superblock's copy `copy` (0 primary, 1 shadow) listing heads.
+	void write_super(unsigned copy, u64 token, const std::vector<u64> &heads,
+			 u32 version = PKRAM_FMT_VERSION)
 	{
-		pkram_fmt_super_init(&pool_, token, 7);
-		auto *sb = reinterpret_cast<pkram_fmt_super *>(mem_.data());
+		pkram_fmt_super *sb = pkram_fmt_super_copy(&pool_, copy);
+		pkram_fmt_super_init(sb, pool_.size, token, 7, version);
 		sb->nr_nodes = static_cast<u32>(heads.size());
 		for (size_t i = 0; i < heads.size(); i++)
 			sb->node[i] = heads[i];
-		pkram_fmt_super_update_crc(&pool_);
+		pkram_fmt_super_update_crc(sb);
+	}
+
+	// A commit as the module makes it: the shadow, then the primary.
+	void commit(u64 token, const std::vector<u64> &heads)
+	{
+		write_super(1, token, heads);
+		std::memcpy(mem_.data(), mem_.data() + PKRAM_FMT_PAGE_SIZE, PKRAM_FMT_PAGE_SIZE);
+	}
+
+	// The primary torn as a kexec in the middle of its copy leaves it.
+	void tear(unsigned copy)
+	{
+		std::memset(mem_.data() + copy * PKRAM_FMT_PAGE_SIZE + PKRAM_FMT_PAGE_SIZE / 2, 0x5a,
+			    PKRAM_FMT_PAGE_SIZE / 2);
+	}
+
+	// What the module would restore from: the superblock found, or null.
+	const pkram_fmt_super *found(u64 token, int expected = 0)
+	{
+		const pkram_fmt_super *sb = nullptr;
+		pkram_fmt_error err{};
+		EXPECT_EQ(expected, pkram_fmt_check_super(&pool_, token, &sb, &err)) << err.msg;
+		return sb;
 	}
 
 	// Rewrites a block's CRC after a deliberate change, so a deeper check is hit.
@@ -161,11 +186,11 @@ TEST(Format, RoundTripsANode)
 	EXPECT_EQ((std::vector<std::string>{"data/file.bin", "meta"}), got.objects);
 	ASSERT_EQ(4u, got.extents.size());
 	EXPECT_EQ(20u, got.extents[1].pool_page);
-	// Data pages and the metadata block are now in use.
+	// Data pages and the metadata block are now in use (and the superblock's two pages).
 	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, 10));
 	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, 41));
 	EXPECT_TRUE(pkram_fmt_test_bit(&p.map_, head / PKRAM_FMT_PAGE_SIZE));
-	EXPECT_EQ(1u + 2 + 1 + 1 + 2 + 1, pkram_fmt_count_set(&p.map_));
+	EXPECT_EQ(PKRAM_FMT_SUPER_PAGES + 2 + 1 + 1 + 2 + 1, pkram_fmt_count_set(&p.map_));
 }
 
 // Extents reach the visitor in batches: every one of them, in order, across
@@ -249,29 +274,85 @@ TEST(Format, SuperblockNeedsTheToken)
 {
 	Pool p;
 	pkram_fmt_error err{};
-	EXPECT_EQ(-ENOENT, pkram_fmt_check_super(&p.pool_, 1, &err));
+	const pkram_fmt_super *sb = nullptr;
+	EXPECT_EQ(-ENOENT, pkram_fmt_check_super(&p.pool_, 1, &sb, &err));
 	p.commit(0x1234, {});
-	EXPECT_EQ(0, pkram_fmt_check_super(&p.pool_, 0x1234, &err)) << err.msg;
-	EXPECT_EQ(-ESTALE, pkram_fmt_check_super(&p.pool_, 0x1235, &err));
+	EXPECT_EQ(0, pkram_fmt_check_super(&p.pool_, 0x1234, &sb, &err)) << err.msg;
+	EXPECT_EQ(p.mem_.data(), reinterpret_cast<const u8 *>(sb));
+	EXPECT_EQ('\0', err.msg[0]);
+	EXPECT_EQ(-ESTALE, pkram_fmt_check_super(&p.pool_, 0x1235, &sb, &err));
 	EXPECT_NE(nullptr, std::strstr(err.msg, "does not match"));
-	EXPECT_EQ(-ESTALE, pkram_fmt_check_super(&p.pool_, 0, &err));
+	EXPECT_EQ(-ESTALE, pkram_fmt_check_super(&p.pool_, 0, &sb, &err));
 }
 
+// Without a shadow (format 1) the primary's damage is final.
 TEST(Format, DamagedSuperblockIsRejected)
 {
 	Pool p;
-	p.commit(0x1234, {});
-	auto *sb = reinterpret_cast<pkram_fmt_super *>(p.mem_.data());
+	p.write_super(0, 0x1234, {}, PKRAM_FMT_VERSION_UNSHADOWED);
+	auto *sb = pkram_fmt_super_copy(&p.pool_, 0);
 	sb->nr_nodes = 1;
-	pkram_fmt_error err{};
-	EXPECT_EQ(-EBADMSG, pkram_fmt_check_super(&p.pool_, 0x1234, &err));
+	p.found(0x1234, -EBADMSG);
 	sb->nr_nodes = PKRAM_FMT_MAX_NODES + 1;
-	pkram_fmt_super_update_crc(&p.pool_);
-	EXPECT_EQ(-EBADMSG, pkram_fmt_check_super(&p.pool_, 0x1234, &err));
+	pkram_fmt_super_update_crc(sb);
+	p.found(0x1234, -EBADMSG);
 	sb->nr_nodes = 0;
 	sb->pool_size *= 2;
-	pkram_fmt_super_update_crc(&p.pool_);
-	EXPECT_EQ(-EINVAL, pkram_fmt_check_super(&p.pool_, 0x1234, &err));
+	pkram_fmt_super_update_crc(sb);
+	p.found(0x1234, -EINVAL);
+	sb->pool_size /= 2;
+	sb->version = 3;
+	pkram_fmt_super_update_crc(sb);
+	p.found(0x1234, -EPROTO);
+}
+
+// A kexec after the shadow of a commit was written, before the primary: the
+// primary (the previous commit) is whole and wins.
+TEST(Format, CommitCutAfterItsShadowKeepsThePrevious)
+{
+	Pool p;
+	p.commit(0x1234, {0x2000});
+	p.write_super(1, 0x1234, {0x2000, 0x3000});
+	const pkram_fmt_super *sb = p.found(0x1234);
+	ASSERT_NE(nullptr, sb);
+	EXPECT_EQ(1u, sb->nr_nodes);
+	p.tear(1); // or cut inside the shadow: the same
+	sb = p.found(0x1234);
+	ASSERT_NE(nullptr, sb);
+	EXPECT_EQ(1u, sb->nr_nodes);
+}
+
+// A kexec inside the primary's copy: the shadow holds the whole new commit.
+TEST(Format, TornPrimaryIsRestoredFromItsShadow)
+{
+	Pool p;
+	p.commit(0x1234, {0x2000});
+	p.write_super(1, 0x1234, {0x2000, 0x3000});
+	p.tear(0);
+	const pkram_fmt_super *sb = nullptr;
+	pkram_fmt_error err{};
+	ASSERT_EQ(0, pkram_fmt_check_super(&p.pool_, 0x1234, &sb, &err)) << err.msg;
+	EXPECT_EQ(pkram_fmt_super_copy(&p.pool_, 1), sb);
+	EXPECT_EQ(2u, sb->nr_nodes);
+	EXPECT_NE(nullptr, std::strstr(err.msg, "restored from its shadow")) << err.msg;
+	// The shadow answers for the token like the primary would.
+	p.found(0x9999, -ESTALE);
+	// Both torn: the pool is lost, and says so.
+	p.tear(1);
+	p.found(0x1234, -EBADMSG);
+}
+
+// Format 1 has no shadow: whatever page 1 holds, even a superblock, is data.
+TEST(Format, FormatOnePageOneIsNeverTheShadow)
+{
+	Pool p;
+	p.write_super(0, 0x1234, {0x2000}, PKRAM_FMT_VERSION_UNSHADOWED);
+	p.write_super(1, 0x1234, {0x2000, 0x3000}, PKRAM_FMT_VERSION_UNSHADOWED);
+	const pkram_fmt_super *sb = p.found(0x1234);
+	ASSERT_NE(nullptr, sb);
+	EXPECT_EQ(1u, sb->nr_nodes);
+	p.tear(0);
+	p.found(0x1234, -EBADMSG);
 }
 
 // Each corruption: rejected with -err, a message, and the map unchanged.

@@ -2,7 +2,8 @@
 # message naming it and the reason; the other nodes are restored intact and
 # the damaged node's pages go back to the pool. Damaged *data* is not checked
 # at restore (that stays O(metadata)); verify finds it when the node was
-# sealed with checksums.
+# sealed with checksums. The superblock's primary copy, torn as a kexec in
+# the middle of a commit leaves it, is replaced by its shadow (page 1).
 # PKRAM-VM-CORE: yes
 POOL_BASE=$((0x30000000))
 
@@ -45,7 +46,11 @@ stage_2() {
 	rm /tmp/pool.img
 	pk_check "delta's data is in the pool" test -n "$marker"
 	printf 'X' | dd of=/dev/mem bs=1 seek=$((POOL_BASE + marker)) conv=notrunc status=none
+	# and tear the superblock's primary: its second half overwritten
+	head -c 2048 /dev/zero | tr '\0' 'Z' | dd of=/dev/mem bs=1 seek=$((POOL_BASE + 2048)) conv=notrunc status=none
 	pk_load_module
+	pk_check "the torn primary superblock is replaced by its shadow" \
+		grep -q "pkram: the superblock's primary copy is damaged (checksum mismatch): restored from its shadow" <(dmesg)
 	pk_check "the kernel names the node and the reason" \
 		grep -Eq "pkram: node 'beta' rejected: metadata block 1 at offset 0x[0-9a-f]+: checksum mismatch" <(dmesg)
 	pk_expect_eq "the other nodes are restored" "alpha gamma delta" \
@@ -63,6 +68,6 @@ stage_2() {
 		bash -c "$PKRAM_BUILD/cli/pkram-cli verify delta >&2"
 	pk_expect_fail "verify of a node sealed without checksums" "not sealed with data checksums" \
 		pk_cli verify alpha
-	pk_case corrupt_node 2 0 "chosen damage between kernels: a metadata block of one node (rejected, others intact), data under a checksum (verify finds it)"
+	pk_case corrupt_node 3 0 "chosen damage between kernels: a metadata block of one node (rejected, others intact), data under a checksum (verify finds it), a torn superblock (its shadow stands in)"
 	pk_pass
 }
