@@ -20,21 +20,10 @@ struct NodeArgs {
 
 int run_free(const Context &ctx, const NodeArgs &args)
 {
-	if (!args.yes) {
-		if (!isatty(STDIN_FILENO)) {
-			std::fprintf(stderr, "pkram-cli: free %s: not a terminal, pass -y to confirm\n",
-				     args.node.c_str());
-			return Exit::usage;
-		}
-		std::printf("free node %s and every page it holds? [y/N] ", args.node.c_str());
-		std::fflush(stdout);
-		std::string answer;
-		std::getline(std::cin, answer);
-		if (answer != "y" && answer != "Y" && answer != "yes") {
-			std::printf("not freed\n");
-			return Exit::failed;
-		}
-	}
+	if (int rc = confirm(args.yes, "free " + args.node,
+			     "free node " + args.node + " and every page it holds?");
+	    rc != Exit::ok)
+		return rc;
 	auto dev = open_device(ctx);
 	if (!dev)
 		return report(dev.error());

@@ -29,6 +29,8 @@ int run_status(const Context &ctx, bool nodes_only)
 			     {"restored_nodes", st->restored_nodes},
 			     {"rejected_nodes", st->rejected_nodes},
 			     {"stale_pool_discarded", st->stale_discarded},
+			     {"stale_pool_held", st->stale_held},
+			     {"stale_reason", st->stale_held ? stale_reason(st->stale_error) : ""},
 			     {"abi_version", st->abi_version},
 			     {"format_version", st->format_version}};
 		j["nodes"] = nlohmann::json::array();
@@ -49,8 +51,11 @@ int run_status(const Context &ctx, bool nodes_only)
 			    human_bytes(st->used_bytes).c_str(), human_bytes(st->free_bytes).c_str(),
 			    static_cast<unsigned long long>(st->generation));
 		std::printf("at load: %u nodes restored, %u rejected%s\n", st->restored_nodes,
-			    st->rejected_nodes,
-			    st->stale_discarded ? ", a stale pool was found and discarded" : "");
+			    st->rejected_nodes, st->stale_discarded ? ", a stale pool was discarded" : "");
+		if (st->stale_held)
+			std::printf("stale pool held untouched: %s; pkram-cli adopt restores it, pkram-cli discard "
+				    "frees it\n",
+				    stale_reason(st->stale_error).c_str());
 	}
 	std::printf("%-24s %-9s %8s %12s\n", "NODE", "STATE", "OBJECTS", "DATA");
 	for (const auto &n : *nodes)

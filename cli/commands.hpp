@@ -33,6 +33,9 @@ Result<OpenedNode> open_node(const Context &ctx, const std::string &name, bool w
 // The device and a new, open node.
 Result<OpenedNode> create_node(const Context &ctx, const std::string &name);
 std::string human_bytes(uint64_t bytes);
+// Asks `question` [y/N] unless `yes`; refuses without a terminal (naming
+// `action` and -y). Returns Exit::ok to go on, else the exit code.
+int confirm(bool yes, const std::string &action, const std::string &question);
 
 // status, and with nodes_only the node table alone (ls).
 int run_status(const Context &ctx, bool nodes_only);
@@ -51,5 +54,7 @@ void setup_create(CLI::App &app, Context &ctx);
 void setup_put(CLI::App &app, Context &ctx);
 void setup_setup(CLI::App &app, Context &ctx);
 void setup_vm(CLI::App &app, Context &ctx);
+void setup_adopt(CLI::App &app, Context &ctx);
+void setup_discard(CLI::App &app, Context &ctx);
 
 } // namespace pkram::cli

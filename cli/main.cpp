@@ -1,4 +1,6 @@
 // pkram-cli: manage memory preserved across kexec.
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -38,6 +40,24 @@ Result<OpenedNode> create_node(const Context &ctx, const std::string &name)
 	if (!node)
 		return node.error();
 	return OpenedNode{std::move(*dev), std::move(*node)};
+}
+
+int confirm(bool yes, const std::string &action, const std::string &question)
+{
+	if (yes)
+		return Exit::ok;
+	if (!isatty(STDIN_FILENO)) {
+		std::fprintf(stderr, "pkram-cli: %s: not a terminal, pass -y to confirm\n", action.c_str());
+		return Exit::usage;
+	}
+	std::printf("%s [y/N] ", question.c_str());
+	std::fflush(stdout);
+	std::string answer;
+	std::getline(std::cin, answer);
+	if (answer == "y" || answer == "Y" || answer == "yes")
+		return Exit::ok;
+	std::printf("nothing done\n");
+	return Exit::failed;
 }
 
 std::string human_bytes(uint64_t bytes)
@@ -81,6 +101,8 @@ int main(int argc, char **argv)
 	setup_put(app, ctx);
 	setup_setup(app, ctx);
 	setup_vm(app, ctx);
+	setup_adopt(app, ctx);
+	setup_discard(app, ctx);
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {

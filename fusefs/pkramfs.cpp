@@ -760,7 +760,8 @@ std::string status_text(Fs &fs)
 		     {"used_bytes", st->used_bytes}, {"free_bytes", st->free_bytes},
 		     {"generation", st->generation}, {"restored_nodes", st->restored_nodes},
 		     {"rejected_nodes", st->rejected_nodes},
-		     {"stale_pool_discarded", st->stale_discarded}};
+		     {"stale_pool_discarded", st->stale_discarded},
+		     {"stale_pool_held", st->stale_held}};
 	j["nodes"] = nlohmann::json::array();
 	for (const auto &n : *nodes)
 		j["nodes"].push_back({{"name", n.name},

@@ -28,6 +28,8 @@ struct pkram_obj_file {
 /* Largest argument struct; the buffer every ioctl reads into. */
 union pkram_ioc_arg {
 	struct pkram_pool_status pool_status;
+	struct pkram_pool_adopt pool_adopt;
+	struct pkram_pool_discard pool_discard;
 	struct pkram_node_open node_open;
 	struct pkram_node_free node_free;
 	struct pkram_node_stat node_stat;
@@ -395,8 +397,31 @@ static int ioc_pool_status(struct pkram_ioc_ctx *ctx, void *argp)
 	arg->restored_nodes = pool->restored_nodes;
 	arg->rejected_nodes = pool->rejected_nodes;
 	arg->stale_discarded = pool->stale_discarded;
+	arg->stale_held = pool->stale_held;
+	arg->stale_error = pool->stale_held ? pool->stale_error : 0;
 	mutex_unlock(&pool->lock);
 	return reply(ctx, arg);
+}
+
+static int ioc_pool_adopt(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_pool_adopt *arg = argp;
+	int ret;
+
+	if (arg->flags || arg->restored_nodes || arg->rejected_nodes ||
+	    arg->verified_nodes || arg->reserved)
+		return -EINVAL;
+	ret = pkram_pool_adopt(pkram_pool, arg);
+	return ret ? ret : reply(ctx, arg);
+}
+
+static int ioc_pool_discard(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_pool_discard *arg = argp;
+
+	if (arg->flags)
+		return -EINVAL;
+	return pkram_pool_discard(pkram_pool);
 }
 
 static int ioc_node_create(struct pkram_ioc_ctx *ctx, void *argp)
@@ -670,7 +695,9 @@ struct pkram_ioc {
 	  .min_size = offsetofend(_struct, _last) }
 
 static const struct pkram_ioc dev_iocs[] = {
-	IOC(PKRAM_IOC_POOL_STATUS, ioc_pool_status, struct pkram_pool_status, reserved),
+	IOC(PKRAM_IOC_POOL_STATUS, ioc_pool_status, struct pkram_pool_status, stale_held),
+	IOC(PKRAM_IOC_POOL_ADOPT, ioc_pool_adopt, struct pkram_pool_adopt, reserved),
+	IOC(PKRAM_IOC_POOL_DISCARD, ioc_pool_discard, struct pkram_pool_discard, flags),
 	IOC(PKRAM_IOC_NODE_CREATE, ioc_node_create, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_OPEN, ioc_node_open, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_FREE, ioc_node_free, struct pkram_node_free, reserved),

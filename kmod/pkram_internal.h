@@ -50,6 +50,10 @@ struct pkram_pool {
 	u64 restore_mem_max;		/* bytes a restore may allocate */
 	u64 restore_mem_left;		/* of which are left */
 	bool stale_discarded;
+	/* A pool found but not restored, kept untouched until a decision. */
+	bool stale_held;
+	int stale_error;
+	char stale_reason[160];
 	/* Page 1 is the superblock's shadow (format 2): commits cannot tear. */
 	bool shadowed;
 };
@@ -113,6 +117,8 @@ static inline void *pkram_page_addr(struct pkram_pool *pool, u64 pool_page)
 
 /* pkram_pool.c: the module, the pool and its superblock */
 void pkram_super_commit(struct pkram_pool *pool);
+int pkram_pool_adopt(struct pkram_pool *pool, struct pkram_pool_adopt *out);
+int pkram_pool_discard(struct pkram_pool *pool);
 
 /* pkram_alloc.c: the free-space map */
 u64 pkram_alloc_chunk(struct pkram_pool *pool, u64 prefer, u64 offset, u64 nr);
@@ -163,8 +169,9 @@ int pkram_node_seal(struct pkram_pool *pool, struct pkram_node *node,
 int pkram_node_verify(struct pkram_pool *pool, struct pkram_node *node,
 		      struct pkram_node_verify *out);
 void pkram_node_stat(struct pkram_node *node, struct pkram_node_stat *st);
+/* Restores the node at head; verify_data: also check data checksums (adopt). */
 int pkram_node_restore(struct pkram_pool *pool, u64 head,
-		       struct pkram_fmt_bitmap *scratch,
+		       struct pkram_fmt_bitmap *scratch, bool verify_data,
 		       struct pkram_fmt_error *err);
 u32 pkram_data_crc(struct pkram_pool *pool, u64 pool_page, u64 nr_pages);
 

@@ -114,6 +114,11 @@ int pkram_node_create(struct pkram_pool *pool, const char *name, size_t len,
 	int ret = 0;
 
 	mutex_lock(&pool->lock);
+	/* Until the operator adopts or discards the stale pool. */
+	if (pool->stale_held) {
+		ret = -ESTALE;
+		goto out;
+	}
 	if (pkram_node_lookup(pool, name, len)) {
 		ret = -EEXIST;
 		goto out;
@@ -146,6 +151,11 @@ int pkram_node_open(struct pkram_pool *pool, const char *name, size_t len,
 	if (!node) {
 		mutex_unlock(&pool->lock);
 		return -ENOENT;
+	}
+	if (write && pool->stale_held) {
+		/* A node being adopted: no commit before the adoption's own. */
+		mutex_unlock(&pool->lock);
+		return -ESTALE;
 	}
 	if (write) {
 		int ret = 0;
@@ -184,6 +194,8 @@ int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 	node = pkram_node_lookup(pool, name, len);
 	if (!node) {
 		ret = -ENOENT;
+	} else if (pool->stale_held) {
+		ret = -ESTALE;	/* being adopted: see pkram_pool_adopt */
 	} else if (atomic_read(&node->users) ||
 		   pkram_node_pages_held(pool, node)) {
 		/* New users need pool->lock or an existing user: none can come. */
@@ -510,8 +522,27 @@ static int restore_extents_cb(void *arg, int stream,
 	return pkram_extents_restore(&ctx->obj->stream[stream], ext, nr);
 }
 
+/* Adoption: a node sealed with data checksums appears only if they match. */
+static int verify_restored(struct pkram_pool *pool, struct pkram_node *node,
+			   struct pkram_fmt_error *err)
+{
+	struct pkram_node_verify v = { .size = sizeof(v) };
+	int ret;
+
+	if (!(node->fmt_flags & PKRAM_FMT_NODE_DATA_CRC))
+		return 0;
+	ret = pkram_node_verify(pool, node, &v);
+	if (!ret && v.bad_extents)
+		ret = -EBADMSG;
+	if (ret)
+		snprintf(err->msg, sizeof(err->msg),
+			 "its data no longer matches the checksums of its seal (%llu of %llu extents differ)",
+			 v.bad_extents, v.checked_extents);
+	return ret;
+}
+
 int pkram_node_restore(struct pkram_pool *pool, u64 head,
-		       struct pkram_fmt_bitmap *scratch,
+		       struct pkram_fmt_bitmap *scratch, bool verify_data,
 		       struct pkram_fmt_error *err)
 {
 	struct restore_ctx ctx = { .pool = pool };
@@ -548,6 +579,14 @@ int pkram_node_restore(struct pkram_pool *pool, u64 head,
 	ctx.node->state = PKRAM_NODE_STATE_RESTORED;
 	ctx.node->meta_head = head;
 	ctx.node->nr_meta_blocks = ctx.nr_blocks;
+	if (verify_data) {
+		ret = verify_restored(pool, ctx.node, err);
+		if (ret) {
+			strscpy(err->node, ctx.node->name, sizeof(err->node));
+			pkram_node_destroy(pool, ctx.node, true);
+			goto out;
+		}
+	}
 	list_add_tail(&ctx.node->list, &pool->nodes);
 	pool->nr_nodes++;
 out:

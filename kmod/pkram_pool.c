@@ -85,6 +85,9 @@ void pkram_super_commit(struct pkram_pool *pool)
 	u32 n = 0;
 
 	lockdep_assert_held(&pool->lock);
+	/* A held stale pool is not ours to write. */
+	if (WARN_ON_ONCE(pool->stale_held))
+		return;
 	if (!pool->shadowed)
 		pool->shadowed = pkram_alloc_exact(pool, 1, 1);
 	if (pool->shadowed)
@@ -212,33 +215,18 @@ static void report_restore(struct pkram_pool *pool, const u64 *heads, u32 nr,
 	}
 }
 
-static void restore_nodes(struct pkram_pool *pool)
+/* Restores every node sb lists: those that validate come back, the others are reported. */
+static void restore_from(struct pkram_pool *pool,
+			 const struct pkram_fmt_super *sb, bool verify_data)
 {
-	const struct pkram_fmt_super *sb;
 	u64 start = ktime_get_ns();
 	u64 elapsed;
 	struct pkram_fmt_bitmap scratch;
-	struct pkram_fmt_error err, *errs;
+	struct pkram_fmt_error *errs;
 	u64 *heads;
 	int *rets;
 	u32 nr, i;
-	int ret;
 
-	ret = pkram_fmt_check_super(&pool->fmt, handover_param, &sb, &err);
-	if (ret == -ENOENT) {
-		pr_info("no previous pool found: starting empty\n");
-		return;
-	}
-	if (ret) {
-		pool->stale_discarded = true;
-		if (!handover_param)
-			pr_warn("stale pool discarded: no handover token was given (pkram.handover=)\n");
-		else
-			pr_warn("stale pool discarded: %s\n", err.msg);
-		return;
-	}
-	if (err.msg[0])
-		pr_warn("%s\n", err.msg);
 	/* Format 2 keeps page 1 for the shadow: a node claiming it is rejected. */
 	if (sb->version == PKRAM_FMT_VERSION)
 		pool->shadowed = pkram_alloc_exact(pool, 1, 1);
@@ -260,7 +248,8 @@ static void restore_nodes(struct pkram_pool *pool)
 		goto out;
 	}
 	for (i = 0; i < nr; i++) {
-		rets[i] = pkram_node_restore(pool, heads[i], &scratch, &errs[i]);
+		rets[i] = pkram_node_restore(pool, heads[i], &scratch,
+					     verify_data, &errs[i]);
 		if (rets[i])
 			pool->rejected_nodes++;
 		else
@@ -280,6 +269,121 @@ out:
 	kvfree(errs);
 	kvfree(rets);
 	kfree(heads);
+}
+
+/*
+ * A pool that cannot be restored now is kept as it is, neither written nor
+ * reused, so a mistyped token or a kexec without one loses nothing.
+ */
+static void hold_stale(struct pkram_pool *pool, int ret, const char *why)
+{
+	pool->stale_held = true;
+	pool->stale_error = ret;
+	strscpy(pool->stale_reason, why, sizeof(pool->stale_reason));
+	pr_warn("stale pool kept untouched: %s (pkram-cli adopt restores it, pkram-cli discard frees it)\n",
+		why);
+}
+
+static void restore_nodes(struct pkram_pool *pool)
+{
+	const struct pkram_fmt_super *sb;
+	struct pkram_fmt_error err;
+	int ret;
+
+	ret = pkram_fmt_check_super(&pool->fmt, handover_param, &sb, &err);
+	if (ret == -ENOENT) {
+		pr_info("no previous pool found: starting empty\n");
+		return;
+	}
+	if (ret == -ESTALE && !handover_param)
+		hold_stale(pool, ret, "no handover token was given (pkram.handover=)");
+	else if (ret)
+		hold_stale(pool, ret, err.msg);
+	if (ret)
+		return;
+	if (err.msg[0])
+		pr_warn("%s\n", err.msg);
+	restore_from(pool, sb, false);
+}
+
+/* Serializes the operator's decisions about a held stale pool. */
+static DEFINE_MUTEX(decide_lock);
+
+/* Adopted nodes: warned about when nothing could verify them; counted. */
+static u32 count_verified(struct pkram_pool *pool)
+{
+	struct pkram_node *node;
+	u32 n = 0;
+
+	mutex_lock(&pool->lock);
+	list_for_each_entry(node, &pool->nodes, list) {
+		if (node->fmt_flags & PKRAM_FMT_NODE_DATA_CRC)
+			n++;
+		else
+			pr_warn("node '%s' adopted without data checksums: its data is not verified\n",
+				node->name);
+	}
+	mutex_unlock(&pool->lock);
+	return n;
+}
+
+int pkram_pool_adopt(struct pkram_pool *pool, struct pkram_pool_adopt *out)
+{
+	const struct pkram_fmt_super *sb = NULL;
+	struct pkram_fmt_error err;
+	unsigned int copy;
+	int ret = -ENOENT;
+
+	mutex_lock(&decide_lock);
+	if (!pool->stale_held)
+		goto out;
+	ret = pool->stale_error;
+	if (ret != -ESTALE)
+		goto out;
+	/* Adopted on purpose: with the token the pool itself carries. */
+	for (copy = 0; copy < PKRAM_FMT_SUPER_PAGES; copy++) {
+		u64 token = pkram_fmt_super_copy(&pool->fmt, copy)->token;
+
+		ret = pkram_fmt_check_super(&pool->fmt, token, &sb, &err);
+		if (!ret)
+			break;
+	}
+	if (ret)
+		goto out;
+	pr_info("adopting the stale pool (%s)\n", pool->stale_reason);
+	/* Its nodes are visible now, but nothing commits before stale_held clears. */
+	restore_from(pool, sb, true);
+	out->verified_nodes = count_verified(pool);
+	out->restored_nodes = pool->restored_nodes;
+	out->rejected_nodes = pool->rejected_nodes;
+	mutex_lock(&pool->lock);
+	pool->stale_held = false;
+	pkram_super_commit(pool);
+	mutex_unlock(&pool->lock);
+	pr_info("adopted %u nodes (%u with their data verified), refused %u\n",
+		out->restored_nodes, out->verified_nodes, out->rejected_nodes);
+out:
+	mutex_unlock(&decide_lock);
+	return ret;
+}
+
+int pkram_pool_discard(struct pkram_pool *pool)
+{
+	int ret = -ENOENT;
+
+	mutex_lock(&decide_lock);
+	if (pool->stale_held) {
+		pr_warn("stale pool discarded on request (%s)\n",
+			pool->stale_reason);
+		mutex_lock(&pool->lock);
+		pool->stale_held = false;
+		pool->stale_discarded = true;
+		pkram_super_commit(pool);
+		mutex_unlock(&pool->lock);
+		ret = 0;
+	}
+	mutex_unlock(&decide_lock);
+	return ret;
 }
 
 static ssize_t handover_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -368,7 +472,8 @@ static int __init pkram_init(void)
 		pool->token = get_random_u64();
 	} while (!pool->token);
 	mutex_lock(&pool->lock);
-	pkram_super_commit(pool);
+	if (!pool->stale_held)
+		pkram_super_commit(pool);
 	mutex_unlock(&pool->lock);
 
 	pkram_kobj = kobject_create_and_add("pkram", kernel_kobj);

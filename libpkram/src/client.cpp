@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <cstring>
 #include <unistd.h>
 
 #include <linux/pkram.h>
@@ -22,9 +23,15 @@ uint64_t ptr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // The errno of a failed call, with what the name rules are when it was the name.
+constexpr const char *held_hint =
+	": a stale pool is held (pkram-cli status says why); pkram-cli adopt restores it, "
+	"pkram-cli discard frees it";
+
 Error name_error(std::string what, bool node_name)
 {
 	int err = errno;
+	if (err == ESTALE)
+		what += held_hint;
 	if (err == EINVAL || err == ENAMETOOLONG)
 		what += node_name ? " (node names are 1 to 63 bytes, no '/' or NUL, not '.' or '..')"
 				  : " (object names are relative paths of at most 1023 bytes, "
@@ -243,10 +250,48 @@ Result<PoolStatus> Device::status() const
 	auto arg = zeroed_arg<pkram_pool_status>();
 	if (ioctl(fd_.get(), PKRAM_IOC_POOL_STATUS, &arg))
 		return errno_error("pool status");
-	return PoolStatus{arg.abi_version,   arg.format_version, arg.nr_nodes,
-			  arg.pool_base,     arg.pool_bytes,     arg.used_bytes,
-			  arg.free_bytes,    arg.generation,     arg.restored_nodes,
-			  arg.rejected_nodes, arg.stale_discarded != 0};
+	return PoolStatus{arg.abi_version,    arg.format_version,	  arg.nr_nodes,	  arg.pool_base,
+			  arg.pool_bytes,     arg.used_bytes,		  arg.free_bytes, arg.generation,
+			  arg.restored_nodes, arg.rejected_nodes,	  arg.stale_discarded != 0,
+			  arg.stale_held != 0, -arg.stale_error};
+}
+
+std::string stale_reason(int err)
+{
+	switch (err) {
+	case ESTALE:
+		return "no handover token, or not the one of the kernel that wrote it";
+	case EBADMSG:
+		return "its superblock is damaged (both copies)";
+	case EPROTO:
+		return "it was written in a format this module does not know";
+	case EINVAL:
+		return "it was written for a pool of another size (check pkram.pool=)";
+	default:
+		return std::strerror(err);
+	}
+}
+
+Result<AdoptReport> Device::adopt()
+{
+	auto arg = zeroed_arg<pkram_pool_adopt>();
+	if (ioctl(fd_.get(), PKRAM_IOC_POOL_ADOPT, &arg)) {
+		int err = errno;
+		if (err == ENOENT)
+			return make_error(err, "adopt: no stale pool is held");
+		return make_error(err, "adopt the stale pool: " + stale_reason(err) +
+					       (err == ESTALE ? "" : "; only pkram-cli discard can free it"));
+	}
+	return AdoptReport{arg.restored_nodes, arg.rejected_nodes, arg.verified_nodes};
+}
+
+Status Device::discard()
+{
+	auto arg = zeroed_arg<pkram_pool_discard>();
+	if (ioctl(fd_.get(), PKRAM_IOC_POOL_DISCARD, &arg))
+		return errno == ENOENT ? make_error(ENOENT, "discard: no stale pool is held")
+				       : errno_error("discard the stale pool");
+	return {};
 }
 
 Result<Node> Device::create_node(std::string_view name)

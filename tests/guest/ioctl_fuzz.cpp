@@ -143,6 +143,8 @@ int natural_target(Fds &fds, unsigned long cmd)
 	case PKRAM_IOC_NODE_OPEN:
 	case PKRAM_IOC_NODE_FREE:
 	case PKRAM_IOC_NODE_STAT:
+	case PKRAM_IOC_POOL_ADOPT:
+	case PKRAM_IOC_POOL_DISCARD:
 		return fds.dev;
 	case PKRAM_IOC_OBJ_INFO:
 	case PKRAM_IOC_OBJ_TRUNCATE:
@@ -165,7 +167,7 @@ void fuzz_ioctl(Fds &fds, void *unmapped)
 		PKRAM_IOC_POOL_STATUS, PKRAM_IOC_NODE_CREATE, PKRAM_IOC_NODE_OPEN,  PKRAM_IOC_NODE_FREE,
 		PKRAM_IOC_NODE_STAT,   PKRAM_IOC_NODE_INFO,   PKRAM_IOC_NODE_SEAL,  PKRAM_IOC_OBJ_OPEN,
 		PKRAM_IOC_OBJ_STAT,    PKRAM_IOC_NODE_VERIFY, PKRAM_IOC_OBJ_DELETE, PKRAM_IOC_OBJ_RENAME,
-		PKRAM_IOC_OBJ_INFO,    PKRAM_IOC_OBJ_TRUNCATE};
+		PKRAM_IOC_OBJ_INFO,    PKRAM_IOC_OBJ_TRUNCATE, PKRAM_IOC_POOL_ADOPT, PKRAM_IOC_POOL_DISCARD};
 	unsigned long cmd = rng() % 20 ? cmds[rng() % std::size(cmds)] : _IO(PKRAM_IOC_MAGIC, rng() % 256);
 	// A sealed node refuses most of what follows: seal seldom, go deeper.
 	if (cmd == PKRAM_IOC_NODE_SEAL && rng() % 8)

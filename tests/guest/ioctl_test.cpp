@@ -93,6 +93,34 @@ TEST_F(Pkram, StatusReportsVersionsAndPool)
 	EXPECT_EQ(st->pool_bytes, st->used_bytes + st->free_bytes);
 }
 
+// Adopt and discard act on a held stale pool only (stale_pool and handover
+// scenarios hold one); a fresh pool holds none.
+TEST_F(Pkram, AdoptAndDiscardNeedAStalePool)
+{
+	auto st = dev_->status();
+	ASSERT_TRUE(st.ok());
+	EXPECT_FALSE(st->stale_held);
+	pkram_pool_adopt adopt{};
+	adopt.size = sizeof(adopt);
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_ADOPT, &adopt));
+	EXPECT_EQ(ENOENT, errno);
+	adopt.flags = 1;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_ADOPT, &adopt));
+	EXPECT_EQ(EINVAL, errno);
+	adopt.flags = 0;
+	adopt.verified_nodes = 1; // outputs come in zero
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_ADOPT, &adopt));
+	EXPECT_EQ(EINVAL, errno);
+	pkram_pool_discard discard{};
+	discard.size = sizeof(discard);
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_DISCARD, &discard));
+	EXPECT_EQ(ENOENT, errno);
+	discard.flags = 1;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_DISCARD, &discard));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(ENOENT, dev_->adopt().error().errnum);
+}
+
 TEST_F(Pkram, TooSmallStructIsEINVAL)
 {
 	pkram_pool_status st{};

@@ -253,3 +253,11 @@ pk_trace_locks() {
 pk_trace_spin_waits() {
 	bpftool -j map dump pinned /sys/fs/bpf/pkram/spin_contention | jq '[.[].formatted.values[].value.count] | add // 0'
 }
+
+# pk_discard_stale: discards the stale pool the module holds, if any (for a
+# scenario that reuses the pool on purpose).
+pk_discard_stale() {
+	if pk_cli status --json | jq -e .pool.stale_pool_held >/dev/null; then
+		pk_cli discard -y >/dev/null
+	fi
+}

@@ -31,7 +31,19 @@ struct PoolStatus {
 	uint32_t restored_nodes = 0;
 	uint32_t rejected_nodes = 0;
 	bool stale_discarded = false;
+	// A stale pool found at load and kept untouched until adopt or discard.
+	bool stale_held = false;
+	int stale_error = 0; // why, as a positive errno (ESTALE: the token)
 };
+
+struct AdoptReport {
+	uint32_t restored_nodes = 0;
+	uint32_t rejected_nodes = 0;
+	uint32_t verified_nodes = 0; // of the restored: data checked against their checksums
+};
+
+// Why a held stale pool is stale, for people.
+std::string stale_reason(int err);
 
 struct NodeInfo {
 	std::string name;
@@ -108,6 +120,9 @@ class Device {
       public:
 	static Result<Device> open(const std::string &path = default_device);
 	Result<PoolStatus> status() const;
+	// The held stale pool: restore it on purpose, or throw it away.
+	Result<AdoptReport> adopt();
+	Status discard();
 	Result<Node> create_node(std::string_view name);
 	// write: make a sealed or restored node writable again (it must be
 	// sealed again to be handed over).

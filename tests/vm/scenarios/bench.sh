@@ -94,6 +94,7 @@ stage_1() {
 	for pool_mib in 1024 4608; do
 		rmmod pkram
 		pk_load_module "pool=${pool_mib}M@$POOL_BASE"
+		pk_discard_stale # the superblock there is for the other pool size
 		bench fill sized 256 contiguous >/dev/null
 		reload_pool "${pool_mib}M@$POOL_BASE"
 		echo "{\"probe\":\"restore_pool_size\",\"pool_bytes\":$((pool_mib << 20)),\"bytes\":$((256 << 20)),\"kernel_restore_seconds\":$LOAD_KERNEL}" | rec

@@ -7,8 +7,8 @@ stage_1() {
 	pk_load_module
 	pk_expect_fail "the handover token is root's only" "Permission denied" \
 		setpriv --reuid=65534 --regid=65534 --clear-groups cat /sys/kernel/pkram/handover
-	pk_expect_eq "a fresh pool is not reported stale" "false" \
-		"$(pk_cli status --json | jq -r .pool.stale_pool_discarded)"
+	pk_expect_eq "a fresh pool is not reported stale" "false false" \
+		"$(pk_cli status --json | jq -r '"\(.pool.stale_pool_discarded) \(.pool.stale_pool_held)"')"
 	mkdir -p /tmp/a /tmp/b/sub
 	head -c 3M /dev/urandom >/tmp/a/three-megs
 	echo hello >/tmp/b/sub/hello
@@ -64,9 +64,19 @@ stage_4() {
 	pk_load_module
 	pk_expect_eq "without the token nothing is restored" "0" \
 		"$(pk_cli status --json | jq '.nodes | length')"
-	pk_expect_eq "the stale pool is reported" "true" \
-		"$(pk_cli status --json | jq -r .pool.stale_pool_discarded)"
-	pk_check "the kernel log says why" grep -q 'stale pool discarded: no handover token' <(dmesg)
-	pk_case no_token 1 0 "a kexec without the handover argument restores nothing"
+	pk_expect_eq "the stale pool is held" "true" \
+		"$(pk_cli status --json | jq -r .pool.stale_pool_held)"
+	pk_check "the kernel log says why" grep -q 'stale pool kept untouched: no handover token' <(dmesg)
+	pk_expect_fail "no node can be created while it is held" "a stale pool is held" pk_cli create scratch
+	pk_expect_fail "discard asks, and refuses without a terminal" "pass -y" pk_cli discard </dev/null
+	pk_cli discard -y
+	pk_expect_eq "after discard the pool is free and says so" "false true" \
+		"$(pk_cli status --json | jq -r '"\(.pool.stale_pool_held) \(.pool.stale_pool_discarded)"')"
+	pk_check "the kernel log says it was discarded on request" grep -q 'stale pool discarded on request' <(dmesg)
+	pk_expect_fail "a second discard has nothing to do" "no stale pool is held" pk_cli discard -y
+	mkdir -p /tmp/after && echo after >/tmp/after/f
+	pk_cli save /tmp/after after
+	pk_expect_exact_accounting "a discarded pool starts empty"
+	pk_case no_token 1 0 "a kexec without the handover argument restores nothing, holds the pool; discard frees it"
 	pk_pass
 }

@@ -85,6 +85,7 @@
  *   ENOTTY        unknown ioctl for this kind of fd
  *   ENODATA       verify of a node sealed without PKRAM_SEAL_DATA_CRC
  *   EBADMSG       verify found the node's metadata damaged
+ *   ESTALE        create while a stale pool is held (adopt or discard it)
  *   EFAULT        bad user pointer
  */
 #ifndef _UAPI_LINUX_PKRAM_H
@@ -93,7 +94,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define PKRAM_ABI_VERSION	1
+#define PKRAM_ABI_VERSION	2	/* 2: POOL_ADOPT, POOL_DISCARD, status.stale_* */
 
 #define PKRAM_NODE_NAME_MAX	63	/* bytes; no '/', no NUL, not "." or ".." */
 #define PKRAM_OBJ_NAME_MAX	1023	/* bytes; a relative path, no "."/".." parts */
@@ -119,8 +120,43 @@ struct pkram_pool_status {
 	__u64 generation;	/* handovers this pool went through */
 	__u32 restored_nodes;	/* at module load */
 	__u32 rejected_nodes;	/* at module load, see the kernel log */
-	__u32 stale_discarded;	/* 1 when a stale pool was found and discarded */
+	__u32 stale_discarded;	/* 1 when a held stale pool was discarded */
+	/*
+	 * 1 while a stale pool is held: one found at load but not restored
+	 * (no or another handover token, a damaged superblock, another format
+	 * or pool size) is kept untouched, not written and its pages not
+	 * reused, until PKRAM_IOC_POOL_ADOPT or PKRAM_IOC_POOL_DISCARD.
+	 * Meanwhile PKRAM_IOC_NODE_CREATE fails with ESTALE. The kernel log
+	 * says why the pool is stale.
+	 */
+	__u32 stale_held;
+	/* Why, as -errno: ESTALE token, EBADMSG damaged, EPROTO format, EINVAL size */
+	__s32 stale_error;
 	__u32 reserved;
+};
+
+/*
+ * PKRAM_IOC_POOL_ADOPT: on /dev/pkram. Restores the held stale pool on
+ * purpose (after a warm reset that kept RAM, or a kexec without the token):
+ * every node is validated as at a handover, and a node sealed with
+ * PKRAM_SEAL_DATA_CRC is verified before it appears (one whose data no
+ * longer matches is refused, its pages freed). Only a pool held for its
+ * token (stale_error -ESTALE) can be adopted: otherwise that error. ENOENT:
+ * no stale pool is held.
+ */
+struct pkram_pool_adopt {
+	__u32 size;
+	__u32 flags;		/* none yet */
+	__u32 restored_nodes;	/* out: nodes adopted */
+	__u32 rejected_nodes;	/* out: refused (metadata, or data under checksums) */
+	__u32 verified_nodes;	/* out: adopted with their data verified */
+	__u32 reserved;
+};
+
+/* PKRAM_IOC_POOL_DISCARD: on /dev/pkram. Frees the held stale pool. ENOENT: none. */
+struct pkram_pool_discard {
+	__u32 size;
+	__u32 flags;		/* none yet */
 };
 
 /* PKRAM_IOC_NODE_CREATE, PKRAM_IOC_NODE_OPEN: on /dev/pkram; return a node fd. */
@@ -266,6 +302,8 @@ struct pkram_obj_truncate {
 #define PKRAM_IOC_NODE_OPEN	_IO(PKRAM_IOC_MAGIC, 0x02)
 #define PKRAM_IOC_NODE_FREE	_IO(PKRAM_IOC_MAGIC, 0x03)
 #define PKRAM_IOC_NODE_STAT	_IO(PKRAM_IOC_MAGIC, 0x04)
+#define PKRAM_IOC_POOL_ADOPT	_IO(PKRAM_IOC_MAGIC, 0x05)
+#define PKRAM_IOC_POOL_DISCARD	_IO(PKRAM_IOC_MAGIC, 0x06)
 #define PKRAM_IOC_NODE_INFO	_IO(PKRAM_IOC_MAGIC, 0x10)
 #define PKRAM_IOC_NODE_SEAL	_IO(PKRAM_IOC_MAGIC, 0x11)
 #define PKRAM_IOC_OBJ_OPEN	_IO(PKRAM_IOC_MAGIC, 0x12)
