@@ -690,8 +690,11 @@ struct pkram_ioc {
 	int (*fn)(struct pkram_ioc_ctx *ctx, void *arg);
 };
 
+/* Every argument struct must fit the buffer dispatch() reads it into. */
 #define IOC(_cmd, _fn, _struct, _last)					\
-	{ .cmd = _cmd, .fn = _fn, .size = sizeof(_struct),		\
+	{ .cmd = _cmd, .fn = _fn,					\
+	  .size = sizeof(_struct) +					\
+		  BUILD_BUG_ON_ZERO(sizeof(_struct) > sizeof(union pkram_ioc_arg)), \
 	  .min_size = offsetofend(_struct, _last) }
 
 static const struct pkram_ioc dev_iocs[] = {

@@ -25,6 +25,12 @@
 #include "format/pkram_format.h"
 #include "include/uapi/linux/pkram.h"
 
+/* The ABI's limits are the format's: one number each, said twice. */
+static_assert(PKRAM_NODE_NAME_MAX == PKRAM_FMT_NODE_NAME_MAX);
+static_assert(PKRAM_OBJ_NAME_MAX == PKRAM_FMT_OBJ_NAME_MAX);
+static_assert(PKRAM_MAX_NODES == PKRAM_FMT_MAX_NODES);
+static_assert(PKRAM_OBJ_MAX_SIZE == (PKRAM_FMT_MAX_INDEX << PKRAM_FMT_PAGE_SHIFT));
+
 struct pkram_pool {
 	phys_addr_t base;
 	u64 size;

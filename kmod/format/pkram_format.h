@@ -109,6 +109,22 @@ struct pkram_fmt_extent {
 	u32 crc;		/* of the data with PKRAM_FMT_NODE_DATA_CRC, else 0 */
 } __packed;
 
+/* The layouts above are the format: each checked where the compiler sees it. */
+#ifdef __cplusplus
+#define PKRAM_FMT_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define PKRAM_FMT_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+PKRAM_FMT_ASSERT(sizeof(struct pkram_fmt_super) <= PKRAM_FMT_PAGE_SIZE,
+		 "the superblock is one page");
+PKRAM_FMT_ASSERT(sizeof(struct pkram_fmt_block) == PKRAM_FMT_PAGE_SIZE &&
+		 __builtin_offsetof(struct pkram_fmt_block, payload) ==
+		 PKRAM_FMT_BLOCK_HDR, "a metadata block is one page after its header");
+PKRAM_FMT_ASSERT(sizeof(struct pkram_fmt_extent) == 24 &&
+		 sizeof(struct pkram_fmt_object) % 8 == 0 &&
+		 sizeof(struct pkram_fmt_node) % 8 == 0,
+		 "records keep the stream 8-byte aligned");
+
 /* Why a check failed: an errno-style code and a message naming the spot. */
 struct pkram_fmt_error {
 	int err;
