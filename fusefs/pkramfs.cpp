@@ -15,7 +15,9 @@
 
 #include <fuse3/fuse_lowlevel.h>
 
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@
 
 #include "model.hpp"
 #include "pkram/client.hpp"
+#include "session_io.hpp"
 
 namespace pkramfs {
 
@@ -238,6 +241,31 @@ pkram::Status store_meta(Mounted &m, const std::string &path, const EntryMeta &m
 	return obj->truncate(text.size());
 }
 
+// Whether the requesting process holds CAP_FSETID, so that its writes and
+// truncations keep set-ID bits (as the kernel decides for local files);
+// its uid decides when it is gone.
+bool caller_keeps_setid(fuse_req_t req)
+{
+	const fuse_ctx *ctx = fuse_req_ctx(req);
+	__user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, static_cast<int>(ctx->pid)};
+	__user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3]{};
+	if (ctx->pid > 0 && syscall(SYS_capget, &hdr, caps) == 0)
+		return caps[CAP_TO_INDEX(CAP_FSETID)].effective & CAP_TO_MASK(CAP_FSETID);
+	return ctx->uid == 0;
+}
+
+// Writing, truncating or chowning a file clears its set-user-ID bit, and
+// set-group-ID when group execute is set. The kernel leaves that to pkramfs
+// (FUSE_HANDLE_KILLPRIV and _V2); true when meta changed.
+bool kill_suidgid(EntryMeta &meta)
+{
+	uint32_t kill = S_ISUID | ((meta.mode & S_IXGRP) ? S_ISGID : 0);
+	if (meta.type == EntryMeta::Type::dir || !(meta.mode & kill))
+		return false;
+	meta.mode &= ~kill;
+	return true;
+}
+
 void fill_stat(const Inode &in, const Mounted *m, fuse_ino_t ino, struct stat *st)
 {
 	std::memset(st, 0, sizeof(*st));
@@ -433,6 +461,12 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, f
 			meta.atime_ns = int64_t{attr->st_atim.tv_sec} * 1000000000 + attr->st_atim.tv_nsec;
 		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 			meta.atime_ns = now_ns();
+		// A chown always, a truncation by a caller without CAP_FSETID
+		// (an explicit chmod in the same request decides itself).
+		if (!(to_set & FUSE_SET_ATTR_MODE) &&
+		    ((to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) ||
+		     ((to_set & FUSE_SET_ATTR_SIZE) && !caller_keeps_setid(req))))
+			kill_suidgid(meta);
 		if (to_set & FUSE_SET_ATTR_SIZE) {
 			if (meta.type != EntryMeta::Type::file)
 				return EINVAL;
@@ -800,6 +834,12 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi)
 					return s.error().errnum;
 				e->data_size = 0;
 				fh->dirty = true;
+				EntryMeta meta = e->meta;
+				if (kill_suidgid(meta) && !caller_keeps_setid(req)) {
+					if (auto s = store_meta(*m, in->path, meta); !s)
+						return s.error().errnum;
+					e->meta = meta;
+				}
 			}
 			fh->obj = std::make_unique<pkram::Object>(std::move(*obj));
 			fh->node = in->node;
@@ -854,12 +894,36 @@ void note_written(fuse_req_t req, FileHandle *fh, off_t off, size_t size)
 	fh->dirty = true;
 }
 
+// Before a write by its caller (not the page cache's writeback): set-ID
+// bits dropped first, so that no data lands while they stand.
+int kill_suidgid_for_write(fuse_req_t req, const fuse_file_info *fi)
+{
+	if (fi->writepage)
+		return 0;
+	auto *fh = reinterpret_cast<FileHandle *>(fi->fh);
+	Fs &fs = fs_of(req);
+	std::lock_guard guard(fs.lock);
+	auto mounted = fs.mounted(fh->node);
+	Entry *e = mounted ? (*mounted)->tree.find(fh->path) : nullptr;
+	if (!e)
+		return 0;
+	EntryMeta meta = e->meta;
+	if (!kill_suidgid(meta) || caller_keeps_setid(req))
+		return 0;
+	if (auto s = store_meta(**mounted, fh->path, meta); !s)
+		return s.error().errnum;
+	e->meta = meta;
+	return 0;
+}
+
 void op_write(fuse_req_t req, fuse_ino_t, const char *buf, size_t size, off_t off, fuse_file_info *fi)
 {
 	guarded(req, [&]() -> int {
 		auto *fh = reinterpret_cast<FileHandle *>(fi->fh);
 		if (!fh->obj)
 			return EBADF;
+		if (int err = kill_suidgid_for_write(req, fi))
+			return err;
 		if (auto s = fh->obj->pwrite_all(buf, size, static_cast<uint64_t>(off)); !s)
 			return s.error().errnum;
 		note_written(req, fh, off, size);
@@ -876,6 +940,8 @@ void op_write_buf(fuse_req_t req, fuse_ino_t, fuse_bufvec *in, off_t off, fuse_f
 		auto *fh = reinterpret_cast<FileHandle *>(fi->fh);
 		if (!fh->obj)
 			return EBADF;
+		if (int err = kill_suidgid_for_write(req, fi))
+			return err;
 		fuse_bufvec out = object_bytes(*fh, fuse_buf_size(in), off);
 		ssize_t n = fuse_buf_copy(&out, in, static_cast<fuse_buf_copy_flags>(0));
 		if (n < 0)
@@ -1242,6 +1308,10 @@ int main(int argc, char *argv[])
 		goto out_session;
 	if (fuse_session_mount(se, cmd.mountpoint) != 0)
 		goto out_signals;
+	if (int err = pkramfs::use_session_io(se); err) {
+		std::fprintf(stderr, "pkramfs: custom session I/O: %s\n", std::strerror(-err));
+		goto out_unmount;
+	}
 	fuse_daemonize(cmd.foreground);
 	{
 		fuse_loop_config *config = fuse_loop_cfg_create();
@@ -1250,6 +1320,7 @@ int main(int argc, char *argv[])
 		ret = cmd.singlethread ? fuse_session_loop(se) : fuse_session_loop_mt(se, config);
 		fuse_loop_cfg_destroy(config);
 	}
+out_unmount:
 	fuse_session_unmount(se);
 out_signals:
 	fuse_remove_signal_handlers(se);

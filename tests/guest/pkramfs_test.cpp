@@ -5,7 +5,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -171,6 +174,76 @@ TEST(Pkramfs, ExclusiveCreateAndErrors)
 	EXPECT_EQ(EEXIST, errno);
 	EXPECT_EQ(-1, rmdir(path("excl").c_str()));
 	EXPECT_EQ(ENOTDIR, errno);
+}
+
+// The permission bits as pkramfs has them now (not the kernel's cached copy).
+unsigned mode_of(const std::string &p)
+{
+	struct statx stx;
+	if (statx(AT_FDCWD, p.c_str(), AT_STATX_FORCE_SYNC, STATX_MODE, &stx))
+		return ~0u;
+	return stx.stx_mode & 07777;
+}
+
+// Runs body in a child that has dropped CAP_FSETID (a root process without
+// it is treated as any writer); true when the child's body succeeded.
+template <typename F> bool without_fsetid(F &&body)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		__user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+		__user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3]{};
+		if (syscall(SYS_capget, &hdr, caps))
+			_exit(2);
+		caps[CAP_TO_INDEX(CAP_FSETID)].effective &= ~CAP_TO_MASK(CAP_FSETID);
+		if (syscall(SYS_capset, &hdr, caps))
+			_exit(3);
+		_exit(body() ? 0 : 1);
+	}
+	int status = 0;
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// As on a local file system: a write, truncation or O_TRUNC open by a
+// process without CAP_FSETID clears set-user-ID, and set-group-ID when group
+// execute is set; a chown clears them whoever does it; root keeps them.
+TEST(Pkramfs, SetIdBitsDroppedAsOnLocalFiles)
+{
+	const std::string f = path("setid");
+	write_file(f, "data");
+	auto setid = [&](unsigned mode) { return chmod(f.c_str(), mode) == 0 && mode_of(f) == mode; };
+
+	ASSERT_TRUE(setid(06755));
+	write_file(f, "root writes");
+	EXPECT_EQ(06755u, mode_of(f)) << "a write with CAP_FSETID keeps them";
+
+	ASSERT_TRUE(setid(06755));
+	EXPECT_TRUE(without_fsetid([&] {
+		int fd = open(f.c_str(), O_WRONLY | O_APPEND);
+		bool ok = fd >= 0 && write(fd, "x", 1) == 1;
+		return close(fd) == 0 && ok;
+	}));
+	EXPECT_EQ(0755u, mode_of(f)) << "write";
+
+	ASSERT_TRUE(setid(02745));
+	EXPECT_TRUE(without_fsetid([&] { return truncate(f.c_str(), 2) == 0; }));
+	EXPECT_EQ(02745u, mode_of(f)) << "set-group-ID without group execute stays";
+
+	ASSERT_TRUE(setid(06755));
+	EXPECT_TRUE(without_fsetid([&] { return truncate(f.c_str(), 1) == 0; }));
+	EXPECT_EQ(0755u, mode_of(f)) << "truncate";
+
+	ASSERT_TRUE(setid(04755));
+	EXPECT_TRUE(without_fsetid([&] {
+		int fd = open(f.c_str(), O_WRONLY | O_TRUNC);
+		return fd >= 0 && close(fd) == 0;
+	}));
+	EXPECT_EQ(0755u, mode_of(f)) << "open O_TRUNC";
+
+	ASSERT_TRUE(setid(06755));
+	ASSERT_EQ(0, chown(f.c_str(), 0, 0));
+	EXPECT_EQ(0755u, mode_of(f)) << "chown by root";
+	EXPECT_EQ("", read_file(f));
 }
 
 } // namespace
