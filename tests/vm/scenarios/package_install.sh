@@ -8,7 +8,8 @@
 # "systemctl kexec".
 # PKRAM-VM-INIT: systemd
 # PKRAM-VM-ROOT: disk
-# PKRAM-VM-TIMEOUT: 900
+# PKRAM-VM-TIMEOUT: 1500
+# (DKMS builds and removes the module under TCG: 9 of those minutes on a slow host.)
 # PKRAM-VM-CORE: yes
 SEED_DIR=/mnt
 
