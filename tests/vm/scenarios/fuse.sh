@@ -3,6 +3,7 @@
 # (ls /pkram/nodes), system-call coverage on a writable node, and a daemon
 # killed mid-write losing nothing that was written.
 # PKRAM-VM-CORE: yes
+# PKRAM-VM-TIMEOUT: 600
 setup_fuse() {
 	pk_setup_pkramfs
 	mkdir -p /pkram /mnt
