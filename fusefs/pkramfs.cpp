@@ -266,6 +266,19 @@ bool kill_suidgid(EntryMeta &meta)
 	return true;
 }
 
+// Set-ID bits of path's entry dropped and stored, unless the caller keeps
+// them; 0 or errno.
+int drop_setid_unless_kept(fuse_req_t req, Mounted &m, const std::string &path, Entry &e)
+{
+	EntryMeta meta = e.meta;
+	if (!kill_suidgid(meta) || caller_keeps_setid(req))
+		return 0;
+	if (auto s = store_meta(m, path, meta); !s)
+		return s.error().errnum;
+	e.meta = meta;
+	return 0;
+}
+
 void fill_stat(const Inode &in, const Mounted *m, fuse_ino_t ino, struct stat *st)
 {
 	std::memset(st, 0, sizeof(*st));
@@ -834,12 +847,8 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi)
 					return s.error().errnum;
 				e->data_size = 0;
 				fh->dirty = true;
-				EntryMeta meta = e->meta;
-				if (kill_suidgid(meta) && !caller_keeps_setid(req)) {
-					if (auto s = store_meta(*m, in->path, meta); !s)
-						return s.error().errnum;
-					e->meta = meta;
-				}
+				if (int err = drop_setid_unless_kept(req, *m, in->path, *e))
+					return err;
 			}
 			fh->obj = std::make_unique<pkram::Object>(std::move(*obj));
 			fh->node = in->node;
@@ -905,15 +914,7 @@ int kill_suidgid_for_write(fuse_req_t req, const fuse_file_info *fi)
 	std::lock_guard guard(fs.lock);
 	auto mounted = fs.mounted(fh->node);
 	Entry *e = mounted ? (*mounted)->tree.find(fh->path) : nullptr;
-	if (!e)
-		return 0;
-	EntryMeta meta = e->meta;
-	if (!kill_suidgid(meta) || caller_keeps_setid(req))
-		return 0;
-	if (auto s = store_meta(**mounted, fh->path, meta); !s)
-		return s.error().errnum;
-	e->meta = meta;
-	return 0;
+	return e ? drop_setid_unless_kept(req, **mounted, fh->path, *e) : 0;
 }
 
 void op_write(fuse_req_t req, fuse_ino_t, const char *buf, size_t size, off_t off, fuse_file_info *fi)

@@ -90,9 +90,4 @@ int use_session_io(fuse_session *se)
 	return fuse_session_custom_io(se, &io, fuse_session_fd(se));
 }
 
-bool killpriv_v2_granted()
-{
-	return v2_granted;
-}
-
 } // namespace pkramfs

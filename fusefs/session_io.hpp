@@ -9,7 +9,4 @@ namespace pkramfs {
 // grant FUSE_HANDLE_KILLPRIV_V2 when the kernel offers it; 0 or -errno.
 int use_session_io(fuse_session *se);
 
-// Whether the kernel took FUSE_HANDLE_KILLPRIV_V2 (known after INIT).
-bool killpriv_v2_granted();
-
 } // namespace pkramfs
