@@ -10,8 +10,8 @@
 # a superblock fault restoring all or nothing (nothing: the pool is held,
 # then discarded for the next round), exact pool accounting, and no
 # kernel warning (the harness checks the whole log).
-# PKRAM-VM-TIMEOUT: 900
-ITERATIONS=40
+# PKRAM-VM-TIMEOUT: 600
+ITERATIONS=24
 SEED=1128
 POOL_BASE=0x30000000
 POOL_SIZE=$((256 << 20))

@@ -1,10 +1,10 @@
-# Ten kexecs in a row: each hop adds a node (sizes that are not page
+# Six kexecs in a row: each hop adds a node (sizes that are not page
 # multiples; every other node sealed with data checksums) and checks every
 # earlier node byte for byte against its copy on the host, plus exact pool
 # accounting. Hops alternate between pkram-cli kexec and kexec -s.
-# PKRAM-VM-TIMEOUT: 900
+# PKRAM-VM-TIMEOUT: 600
 # PKRAM-VM-CORE: yes
-HOPS=10
+HOPS=6
 
 chain_hop() {
 	local hop=$1 j
