@@ -200,13 +200,14 @@ pk_setup_pkramfs() {
 }
 
 # pk_trace_start OUTPUT [ARGS...]: pkram-trace in the background (its PID in
-# PKRAM_TRACE_PID), returning once its programs are attached.
+# PKRAM_TRACE_PID), returning once its programs are attached (within 120 s:
+# on 4 TCG vCPUs over 2 host cores, loading them took more than 20 s).
 pk_trace_start() {
 	local out=$1
 	shift
 	"$PKRAM_BUILD/bpf/pkram-trace" -u "$@" >"$out" 2>&1 &
 	PKRAM_TRACE_PID=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do
 		grep -q '^Tracing pkram' "$out" && return 0
 		kill -0 "$PKRAM_TRACE_PID" 2>/dev/null || { cat "$out"; pk_fail "pkram-trace exited"; }
 		sleep 0.2

@@ -1,5 +1,4 @@
 # The harness itself: boot, reach the overlay root, kexec once, come back.
-# PKRAM-VM-CORE: yes
 stage_1() {
 	pk_check "host root is visible" test -f "$PKRAM_REPO/tests/vm/guest-lib.sh"
 	pk_check "the pool range is reserved" grep -q '30000000-3fffffff : Reserved' /proc/iomem

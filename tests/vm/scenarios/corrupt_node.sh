@@ -4,7 +4,6 @@
 # at restore (that stays O(metadata)); verify finds it when the node was
 # sealed with checksums. The superblock's primary copy, torn as a kexec in
 # the middle of a commit leaves it, is replaced by its shadow (page 1).
-# PKRAM-VM-CORE: yes
 POOL_BASE=$((0x30000000))
 
 sb_u64() { # field offset in the superblock

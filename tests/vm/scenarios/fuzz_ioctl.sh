@@ -4,7 +4,7 @@
 # warning (the harness checks), the pool accounting exact afterwards, a sealed
 # bystander node intact, and after a kexec the pool still hands over.
 # PKRAM-VM-TIMEOUT: 600
-FUZZ_SECONDS=60
+FUZZ_SECONDS=30
 FUZZ_SEED=1128
 TRINITY_SYSCALLS=5000
 

@@ -3,7 +3,6 @@
 # earlier node byte for byte against its copy on the host, plus exact pool
 # accounting. Hops alternate between pkram-cli kexec and kexec -s.
 # PKRAM-VM-TIMEOUT: 600
-# PKRAM-VM-CORE: yes
 HOPS=6
 
 chain_hop() {

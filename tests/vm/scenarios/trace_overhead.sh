@@ -2,6 +2,7 @@
 # without and with tracing (every program attached, lock contention too),
 # three runs each, medians compared. Measured and reported (JSON), not
 # asserted: absolute times under TCG are noise, the ratio is what counts.
+# PKRAM-VM-SUITE: no (tests/bench/run.sh runs it: a measurement, not a test)
 median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 
 now_ns() { date +%s%N; }
