@@ -2,9 +2,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.hpp"
+#include "pkram/status_json.hpp"
 
 namespace pkram::cli {
 
@@ -20,28 +19,7 @@ int run_status(const Context &ctx, bool nodes_only)
 	if (!nodes)
 		return report(nodes.error());
 	if (ctx.json) {
-		nlohmann::json j;
-		j["pool"] = {{"base", st->pool_base},
-			     {"bytes", st->pool_bytes},
-			     {"used_bytes", st->used_bytes},
-			     {"free_bytes", st->free_bytes},
-			     {"generation", st->generation},
-			     {"restored_nodes", st->restored_nodes},
-			     {"rejected_nodes", st->rejected_nodes},
-			     {"stale_pool_discarded", st->stale_discarded},
-			     {"stale_pool_held", st->stale_held},
-			     {"stale_reason", st->stale_held ? stale_reason(st->stale_error) : ""},
-			     {"abi_version", st->abi_version},
-			     {"format_version", st->format_version}};
-		j["nodes"] = nlohmann::json::array();
-		for (const auto &n : *nodes)
-			j["nodes"].push_back({{"name", n.name},
-					      {"state", to_string(n.state)},
-					      {"objects", n.nr_objects},
-					      {"data_bytes", n.data_bytes},
-					      {"meta_bytes", n.meta_bytes},
-					      {"open_fds", n.open_fds}});
-		std::cout << j.dump(2) << "\n";
+		std::cout << status_json(*st, *nodes);
 		return Exit::ok;
 	}
 	if (!nodes_only) {

@@ -59,6 +59,11 @@ pkram::Result<NodeTree> NodeTree::load(const pkram::Node &node)
 		}
 		tree.put(info.name, std::move(e));
 	}
+	for (auto &[path, e] : tree.entries_)
+		if (e.meta.type == pkram::EntryMeta::Type::hardlink)
+			if (Entry *file = tree.find(e.meta.target);
+			    file && file->meta.type == pkram::EntryMeta::Type::file)
+				file->links++;
 	return tree;
 }
 
@@ -91,11 +96,21 @@ void NodeTree::put(const std::string &path, Entry entry)
 		else if (p != path)
 			break; // the rest of the chain exists
 	}
+	count(path, -1);
 	entries_[path] = std::move(entry);
+	count(path, +1);
+}
+
+void NodeTree::count(const std::string &path, int delta)
+{
+	auto it = entries_.find(path);
+	if (it != entries_.end() && it->second.meta.type == pkram::EntryMeta::Type::hardlink)
+		hardlinks_ += delta;
 }
 
 void NodeTree::erase(const std::string &path)
 {
+	count(path, -1);
 	entries_.erase(path);
 	children_.erase(path);
 	auto it = children_.find(parent_of(path));

@@ -17,6 +17,9 @@ struct Entry {
 	pkram::EntryMeta meta;
 	bool has_object = false; // false: a directory implied by its children
 	uint64_t data_size = 0;	 // files: the page stream's size
+	uint64_t ino = 0;	 // pkramfs's inode number, from its first use on
+	uint32_t links = 1;	 // files: the names that reach its data (itself
+				 // and the hardlink entries naming it)
 };
 
 class NodeTree {
@@ -33,10 +36,15 @@ class NodeTree {
 	void move(const std::string &from, const std::string &to);
 	// Every path at or under `path`, parents first.
 	std::vector<std::string> subtree(const std::string &path) const;
+	// How many entries are hard links (none: renames need not look for them).
+	size_t hardlinks() const { return hardlinks_; }
 
       private:
+	void count(const std::string &path, int delta);
+
 	std::map<std::string, Entry> entries_;
 	std::map<std::string, std::set<std::string>> children_;
+	size_t hardlinks_ = 0;
 };
 
 std::string parent_of(const std::string &path);

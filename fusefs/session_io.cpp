@@ -7,9 +7,8 @@
 // it the superblock is SB_NOSEC and the kernel asks once per attribute
 // refresh. libfuse 3.14 has no FUSE_CAP for it, so the reply is amended
 // here; in exchange pkramfs clears set-user-ID and set-group-ID itself on
-// write, truncation and chown (kill_suidgid in pkramfs.cpp), which libfuse's
+// write, truncation and chown (kill_suidgid in entries.cpp), which libfuse's
 // default FUSE_CAP_HANDLE_KILLPRIV asks of it already.
-#define FUSE_USE_VERSION 34
 
 #include "session_io.hpp"
 

@@ -33,9 +33,11 @@ Error name_error(std::string what, bool node_name)
 	if (err == ESTALE)
 		what += held_hint;
 	if (err == EINVAL || err == ENAMETOOLONG)
-		what += node_name ? " (node names are 1 to 63 bytes, no '/' or NUL, not '.' or '..')"
-				  : " (object names are relative paths of at most 1023 bytes, "
-				    "without empty, '.' or '..' parts)";
+		what += node_name ? " (node names are 1 to " + std::to_string(PKRAM_NODE_NAME_MAX) +
+					    " bytes, no '/' or NUL, not '.' or '..')"
+				  : " (object names are relative paths of at most " +
+					    std::to_string(PKRAM_OBJ_NAME_MAX) +
+					    " bytes, without empty, '.' or '..' parts)";
 	return make_error(err, what);
 }
 

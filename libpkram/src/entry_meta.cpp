@@ -1,5 +1,7 @@
 #include "pkram/entry_meta.hpp"
 
+#include <sys/stat.h>
+
 #include <array>
 
 #include <nlohmann/json.hpp>
@@ -73,6 +75,7 @@ std::string encode_meta(const EntryMeta &m)
 	j["gid"] = m.gid;
 	j["mtime_ns"] = m.mtime_ns;
 	j["atime_ns"] = m.atime_ns;
+	j["ctime_ns"] = m.ctime_ns;
 	j["size"] = m.size;
 	if (m.type == EntryMeta::Type::symlink || m.type == EntryMeta::Type::hardlink)
 		j["target_hex"] = hex(m.target);
@@ -124,6 +127,9 @@ Result<EntryMeta> decode_meta(std::string_view text)
 	    !uint_field("gid", UINT32_MAX, gid) || !uint_field("size", INT64_MAX, m.size) ||
 	    !int_field("mtime_ns", m.mtime_ns) || !int_field("atime_ns", m.atime_ns))
 		return bad("missing or out-of-range field");
+	m.ctime_ns = m.mtime_ns;
+	if (j.contains("ctime_ns") && !int_field("ctime_ns", m.ctime_ns))
+		return bad("ctime_ns is not an integer");
 	m.mode = static_cast<uint32_t>(mode);
 	m.uid = static_cast<uint32_t>(uid);
 	m.gid = static_cast<uint32_t>(gid);
@@ -148,6 +154,48 @@ Result<EntryMeta> decode_meta(std::string_view text)
 		}
 	}
 	return m;
+}
+
+namespace {
+
+constexpr std::array<std::pair<EntryMeta::Type, uint32_t>, 7> type_bits{{
+	{EntryMeta::Type::file, S_IFREG},
+	{EntryMeta::Type::dir, S_IFDIR},
+	{EntryMeta::Type::symlink, S_IFLNK},
+	{EntryMeta::Type::fifo, S_IFIFO},
+	{EntryMeta::Type::chr, S_IFCHR},
+	{EntryMeta::Type::blk, S_IFBLK},
+	{EntryMeta::Type::sock, S_IFSOCK},
+}};
+
+} // namespace
+
+uint32_t file_type_bits(EntryMeta::Type type)
+{
+	for (const auto &[t, bits] : type_bits)
+		if (t == type)
+			return bits;
+	return S_IFREG; // a hard link: the file it names
+}
+
+std::optional<EntryMeta::Type> entry_type_of(uint32_t st_mode)
+{
+	for (const auto &[t, bits] : type_bits)
+		if (bits == (st_mode & S_IFMT))
+			return t;
+	return std::nullopt;
+}
+
+int64_t ns_of(const timespec &ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
+
+timespec timespec_of(int64_t ns)
+{
+	int64_t sec = ns / 1000000000, rem = ns % 1000000000;
+	if (rem < 0) {
+		rem += 1000000000;
+		sec--;
+	}
+	return timespec{sec, rem};
 }
 
 } // namespace pkram

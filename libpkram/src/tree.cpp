@@ -26,18 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t to_ns(const timespec &ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
-
-timespec from_ns(int64_t ns)
-{
-	int64_t sec = ns / 1000000000, rem = ns % 1000000000;
-	if (rem < 0) {
-		rem += 1000000000;
-		sec--;
-	}
-	return timespec{sec, rem};
-}
-
 // Runs fn(i) for i in [0, n) on `threads` threads; the first error wins and
 // stops the others from taking more work.
 Status parallel_for(size_t n, unsigned threads, const std::function<Status(size_t)> &fn)
@@ -141,36 +129,16 @@ Result<SaveEntry> describe(const fs::path &root, const fs::path &path,
 		return errno_error("stat " + path.string());
 	SaveEntry e{path, path.lexically_relative(root).string(), {}};
 	EntryMeta &m = e.meta;
-	switch (st.st_mode & S_IFMT) {
-	case S_IFREG:
-		m.type = EntryMeta::Type::file;
-		break;
-	case S_IFDIR:
-		m.type = EntryMeta::Type::dir;
-		break;
-	case S_IFLNK:
-		m.type = EntryMeta::Type::symlink;
-		break;
-	case S_IFIFO:
-		m.type = EntryMeta::Type::fifo;
-		break;
-	case S_IFCHR:
-		m.type = EntryMeta::Type::chr;
-		break;
-	case S_IFBLK:
-		m.type = EntryMeta::Type::blk;
-		break;
-	case S_IFSOCK:
-		m.type = EntryMeta::Type::sock;
-		break;
-	default:
+	auto type = entry_type_of(st.st_mode);
+	if (!type)
 		return make_error(EOPNOTSUPP, "save " + path.string() + ": unknown file type");
-	}
+	m.type = *type;
 	m.mode = st.st_mode & 07777;
 	m.uid = st.st_uid;
 	m.gid = st.st_gid;
-	m.mtime_ns = to_ns(st.st_mtim);
-	m.atime_ns = to_ns(st.st_atim);
+	m.mtime_ns = ns_of(st.st_mtim);
+	m.atime_ns = ns_of(st.st_atim);
+	m.ctime_ns = ns_of(st.st_ctim);
 	m.size = m.type == EntryMeta::Type::file ? static_cast<uint64_t>(st.st_size) : 0;
 	m.rdev = st.st_rdev;
 	if (m.type == EntryMeta::Type::symlink) {
@@ -297,7 +265,7 @@ Status apply_meta(const fs::path &path, const EntryMeta &m)
 		return errno_error("chown " + path.string());
 	if (m.type != EntryMeta::Type::symlink && chmod(path.c_str(), m.mode))
 		return errno_error("chmod " + path.string());
-	timespec times[2] = {from_ns(m.atime_ns), from_ns(m.mtime_ns)};
+	timespec times[2] = {timespec_of(m.atime_ns), timespec_of(m.mtime_ns)};
 	if (utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW))
 		return errno_error("set times of " + path.string());
 	return {};
@@ -377,11 +345,7 @@ Status restore_file_range(const Node &node, const std::string &name, const fs::p
 
 Status make_node(const fs::path &path, const EntryMeta &m)
 {
-	mode_t type = m.type == EntryMeta::Type::fifo  ? S_IFIFO
-		      : m.type == EntryMeta::Type::chr ? S_IFCHR
-		      : m.type == EntryMeta::Type::blk ? S_IFBLK
-						       : S_IFSOCK;
-	if (mknod(path.c_str(), type | 0600, static_cast<dev_t>(m.rdev)))
+	if (mknod(path.c_str(), file_type_bits(m.type) | 0600, static_cast<dev_t>(m.rdev)))
 		return errno_error("mknod " + path.string());
 	return {};
 }

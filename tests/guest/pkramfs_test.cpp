@@ -7,11 +7,14 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -244,6 +247,212 @@ TEST(Pkramfs, SetIdBitsDroppedAsOnLocalFiles)
 	ASSERT_EQ(0, chown(f.c_str(), 0, 0));
 	EXPECT_EQ(0755u, mode_of(f)) << "chown by root";
 	EXPECT_EQ("", read_file(f));
+}
+
+// What pkramfs says of p now, not the kernel's cached attributes.
+struct statx fresh_statx(const std::string &p)
+{
+	struct statx stx {};
+	if (statx(AT_FDCWD, p.c_str(), AT_STATX_FORCE_SYNC | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx))
+		stx.stx_ino = 0;
+	return stx;
+}
+
+int64_t ns(const statx_timestamp &t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+
+// The kernel forgets every inode nothing holds (FUSE_FORGET to pkramfs).
+void drop_caches()
+{
+	sync();
+	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	ASSERT_GE(fd, 0) << std::strerror(errno);
+	ASSERT_EQ(1, write(fd, "2", 1));
+	close(fd);
+}
+
+// A file keeps its inode number when renamed (also over another file, and
+// inside a renamed directory), however often the kernel forgets it.
+TEST(Pkramfs, InodeNumbersFollowTheFileNotThePath)
+{
+	ASSERT_EQ(0, mkdir(path("ino_d").c_str(), 0755));
+	write_file(path("ino_d/f"), "f");
+	write_file(path("ino_a"), "a");
+	write_file(path("ino_victim"), "v");
+	uint64_t dir = fresh_statx(path("ino_d")).stx_ino, f = fresh_statx(path("ino_d/f")).stx_ino;
+	uint64_t a = fresh_statx(path("ino_a")).stx_ino, victim = fresh_statx(path("ino_victim")).stx_ino;
+	ASSERT_NE(0u, dir);
+	ASSERT_NE(0u, a);
+	EXPECT_EQ(4u, std::set<uint64_t>({dir, f, a, victim}).size());
+	drop_caches();
+	ASSERT_EQ(0, rename(path("ino_d").c_str(), path("ino_e").c_str()));
+	ASSERT_EQ(0, rename(path("ino_a").c_str(), path("ino_victim").c_str()));
+	drop_caches();
+	EXPECT_EQ(dir, fresh_statx(path("ino_e")).stx_ino);
+	EXPECT_EQ(f, fresh_statx(path("ino_e/f")).stx_ino);
+	EXPECT_EQ(a, fresh_statx(path("ino_victim")).stx_ino);
+	drop_caches();
+	EXPECT_EQ(a, fresh_statx(path("ino_victim")).stx_ino) << "the replaced file's forget took the name";
+	EXPECT_EQ("a", read_file(path("ino_victim")));
+	bool listed = false;
+	DIR *d = opendir(path("ino_e").c_str());
+	ASSERT_NE(nullptr, d);
+	while (dirent *de = readdir(d))
+		if (!std::strcmp(de->d_name, "f")) {
+			listed = true;
+			EXPECT_EQ(f, de->d_ino) << "readdir's d_ino is the inode number";
+		}
+	closedir(d);
+	EXPECT_TRUE(listed);
+}
+
+// Unlinked while open, a file goes on working through its descriptors
+// (fstat, read, write, ftruncate), apart from a new file of the same name.
+TEST(Pkramfs, UnlinkedOpenFileKeepsWorking)
+{
+	write_file(path("unl"), "abc");
+	int fd = open(path("unl").c_str(), O_RDWR);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, unlink(path("unl").c_str()));
+	struct stat st;
+	EXPECT_EQ(-1, stat(path("unl").c_str(), &st));
+	EXPECT_EQ(ENOENT, errno);
+	ASSERT_EQ(0, fstat(fd, &st)) << std::strerror(errno);
+	EXPECT_EQ(0u, st.st_nlink);
+	EXPECT_EQ(3, st.st_size);
+	write_file(path("unl"), "new file");
+	ASSERT_EQ(4, pwrite(fd, "defg", 4, 3)) << std::strerror(errno);
+	char buf[16] = {};
+	ASSERT_EQ(7, pread(fd, buf, sizeof(buf), 0)) << std::strerror(errno);
+	EXPECT_STREQ("abcdefg", buf);
+	ASSERT_EQ(0, ftruncate(fd, 5)) << std::strerror(errno);
+	ASSERT_EQ(0, fsync(fd)) << std::strerror(errno);
+	ASSERT_EQ(0, fstat(fd, &st));
+	EXPECT_EQ(5, st.st_size);
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ("new file", read_file(path("unl")));
+	// tmpfile(3)'s way: O_TMPFILE is not offered, an unlinked file is.
+	FILE *tmp = std::fopen(path("unl_tmp").c_str(), "w+");
+	ASSERT_NE(nullptr, tmp);
+	ASSERT_EQ(0, unlink(path("unl_tmp").c_str()));
+	ASSERT_EQ(5, std::fprintf(tmp, "hello"));
+	ASSERT_EQ(0, std::fflush(tmp));
+	std::rewind(tmp);
+	char got[8] = {};
+	ASSERT_EQ(5u, std::fread(got, 1, sizeof(got), tmp));
+	EXPECT_STREQ("hello", got);
+	std::fclose(tmp);
+}
+
+// Adding or removing an entry changes its directory's mtime and ctime; a
+// chmod, chown or rename changes the entry's ctime and leaves its mtime.
+TEST(Pkramfs, DirectoryAndStatusChangeTimes)
+{
+	const std::string d = path("times");
+	ASSERT_EQ(0, mkdir(d.c_str(), 0755));
+	auto changes_dir = [&](const char *what, auto &&op) {
+		struct statx before = fresh_statx(d);
+		usleep(20000);
+		ASSERT_TRUE(op()) << what << ": " << std::strerror(errno);
+		struct statx after = fresh_statx(d);
+		EXPECT_GT(ns(after.stx_mtime), ns(before.stx_mtime)) << what << ": mtime";
+		EXPECT_GT(ns(after.stx_ctime), ns(before.stx_ctime)) << what << ": ctime";
+	};
+	const std::string f = d + "/f", g = d + "/g", s = d + "/s", p = d + "/p", sub = d + "/sub";
+	changes_dir("open O_CREAT", [&] {
+		int fd = open(f.c_str(), O_WRONLY | O_CREAT, 0644);
+		return fd >= 0 && close(fd) == 0;
+	});
+	changes_dir("mkdir", [&] { return mkdir(sub.c_str(), 0755) == 0; });
+	changes_dir("rmdir", [&] { return rmdir(sub.c_str()) == 0; });
+	changes_dir("symlink", [&] { return symlink("f", s.c_str()) == 0; });
+	changes_dir("mkfifo", [&] { return mkfifo(p.c_str(), 0644) == 0; });
+	changes_dir("rename", [&] { return rename(f.c_str(), g.c_str()) == 0; });
+	changes_dir("rename out", [&] { return rename(g.c_str(), path("times_out").c_str()) == 0; });
+	changes_dir("rename in", [&] { return rename(path("times_out").c_str(), g.c_str()) == 0; });
+	changes_dir("unlink", [&] { return unlink(s.c_str()) == 0; });
+
+	struct statx before = fresh_statx(g);
+	usleep(20000);
+	ASSERT_EQ(0, chmod(g.c_str(), 0600));
+	struct statx after = fresh_statx(g);
+	EXPECT_GT(ns(after.stx_ctime), ns(before.stx_ctime)) << "chmod: ctime";
+	EXPECT_EQ(ns(after.stx_mtime), ns(before.stx_mtime)) << "chmod: mtime";
+	usleep(20000);
+	ASSERT_EQ(0, chown(g.c_str(), 0, 0));
+	struct statx owned = fresh_statx(g);
+	EXPECT_GT(ns(owned.stx_ctime), ns(after.stx_ctime)) << "chown: ctime";
+	usleep(20000);
+	ASSERT_EQ(0, rename(g.c_str(), f.c_str()));
+	EXPECT_GT(ns(fresh_statx(f).stx_ctime), ns(owned.stx_ctime)) << "rename: the entry's ctime";
+}
+
+// NAME_MAX (255) per component, as statfs says; longer is ENAMETOOLONG.
+TEST(Pkramfs, NameMaxPerComponent)
+{
+	struct statvfs sv;
+	ASSERT_EQ(0, statvfs(dir().c_str(), &sv));
+	EXPECT_EQ(255u, sv.f_namemax);
+	const std::string longest(255, 'n'), too_long(256, 'n');
+	write_file(path(longest), "fits");
+	EXPECT_EQ("fits", read_file(path(longest)));
+	auto fails_long = [&](const char *what, int rc) {
+		EXPECT_EQ(-1, rc) << what;
+		EXPECT_EQ(ENAMETOOLONG, errno) << what;
+	};
+	fails_long("open O_CREAT", open(path(too_long).c_str(), O_WRONLY | O_CREAT, 0644));
+	fails_long("mkdir", mkdir(path(too_long).c_str(), 0755));
+	fails_long("symlink", symlink("x", path(too_long).c_str()));
+	fails_long("mkfifo", mkfifo(path(too_long).c_str(), 0644));
+	fails_long("rename", rename(path(longest).c_str(), path(too_long).c_str()));
+	struct stat st;
+	fails_long("stat", stat(path(too_long).c_str(), &st));
+	EXPECT_EQ(0, unlink(path(longest).c_str()));
+}
+
+// link(2): one file under two names (one inode, st_nlink 2), surviving the
+// removal of the name that holds its data, renames of either name, and a
+// rename of one name onto the other (which POSIX makes a no-op).
+TEST(Pkramfs, HardLinks)
+{
+	write_file(path("hl_a"), "data");
+	ASSERT_EQ(0, link(path("hl_a").c_str(), path("hl_b").c_str())) << std::strerror(errno);
+	struct statx a = fresh_statx(path("hl_a")), b = fresh_statx(path("hl_b"));
+	EXPECT_EQ(a.stx_ino, b.stx_ino);
+	EXPECT_EQ(2u, b.stx_nlink);
+	int fd = open(path("hl_b").c_str(), O_WRONLY | O_APPEND);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(5, write(fd, "+more", 5));
+	close(fd);
+	EXPECT_EQ("data+more", read_file(path("hl_a")));
+	ASSERT_EQ(0, chmod(path("hl_b").c_str(), 0600));
+	EXPECT_EQ(0600u, mode_of(path("hl_a")));
+
+	EXPECT_EQ(-1, link(path("hl_a").c_str(), path("hl_b").c_str()));
+	EXPECT_EQ(EEXIST, errno);
+	ASSERT_EQ(0, mkdir(path("hl_dir").c_str(), 0755));
+	EXPECT_EQ(-1, link(path("hl_dir").c_str(), path("hl_dir2").c_str()));
+	EXPECT_EQ(EPERM, errno);
+
+	ASSERT_EQ(0, rename(path("hl_a").c_str(), path("hl_b").c_str())) << "one file's two names";
+	EXPECT_EQ(2u, fresh_statx(path("hl_a")).stx_nlink);
+
+	drop_caches();
+	ASSERT_EQ(0, unlink(path("hl_a").c_str())) << "the name holding the data";
+	drop_caches();
+	struct statx left = fresh_statx(path("hl_b"));
+	EXPECT_EQ(a.stx_ino, left.stx_ino);
+	EXPECT_EQ(1u, left.stx_nlink);
+	EXPECT_EQ("data+more", read_file(path("hl_b")));
+
+	ASSERT_EQ(0, link(path("hl_b").c_str(), path("hl_dir/c").c_str()));
+	ASSERT_EQ(0, rename(path("hl_b").c_str(), path("hl_moved").c_str()));
+	ASSERT_EQ(0, rename(path("hl_dir").c_str(), path("hl_dir_moved").c_str()));
+	drop_caches();
+	EXPECT_EQ("data+more", read_file(path("hl_dir_moved/c")));
+	EXPECT_EQ(2u, fresh_statx(path("hl_dir_moved/c")).stx_nlink);
+	ASSERT_EQ(0, unlink(path("hl_moved").c_str()));
+	EXPECT_EQ("data+more", read_file(path("hl_dir_moved/c")));
+	EXPECT_EQ(1u, fresh_statx(path("hl_dir_moved/c")).stx_nlink);
 }
 
 } // namespace

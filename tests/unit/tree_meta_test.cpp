@@ -51,3 +51,32 @@ TEST(TreeMeta, KeepsXattrsHardLinksAndDevices)
 	EXPECT_EQ("dir/first-name", l->target);
 	EXPECT_EQ("hardlink", pkram::to_string(l->type));
 }
+
+TEST(TreeMeta, CtimeIsKeptAndDefaultsToMtimeInOlderMetadata)
+{
+	pkram::EntryMeta m;
+	m.mtime_ns = 100;
+	m.ctime_ns = 200;
+	auto back = pkram::decode_meta(pkram::encode_meta(m));
+	ASSERT_TRUE(back.ok()) << back.error().what();
+	EXPECT_EQ(200, back->ctime_ns);
+	auto older = pkram::decode_meta("{\"type\":\"file\",\"mode\":420,\"uid\":0,\"gid\":0,\"size\":0,"
+					"\"mtime_ns\":7,\"atime_ns\":0}");
+	ASSERT_TRUE(older.ok()) << older.error().what();
+	EXPECT_EQ(7, older->ctime_ns);
+	EXPECT_FALSE(pkram::decode_meta("{\"type\":\"file\",\"mode\":420,\"uid\":0,\"gid\":0,\"size\":0,"
+					"\"mtime_ns\":7,\"atime_ns\":0,\"ctime_ns\":\"x\"}")
+			     .ok());
+}
+
+TEST(TreeMeta, TimesBefore1970BecomeTimespecs)
+{
+	timespec t = pkram::timespec_of(-1);
+	EXPECT_EQ(-1, t.tv_sec);
+	EXPECT_EQ(999999999, t.tv_nsec);
+	EXPECT_EQ(-1, pkram::ns_of(t));
+	t = pkram::timespec_of(-2000000000);
+	EXPECT_EQ(-2, t.tv_sec);
+	EXPECT_EQ(0, t.tv_nsec);
+	EXPECT_EQ(1500000000, pkram::ns_of(pkram::timespec_of(1500000000)));
+}

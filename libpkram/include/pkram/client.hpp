@@ -19,6 +19,9 @@ std::string_view to_string(NodeState state);
 
 enum class Stream { pages, bytes };
 
+// The pool's page: the unit of its extents and accounting (statfs's block).
+constexpr uint32_t pool_page_size = 4096;
+
 struct PoolStatus {
 	uint32_t abi_version = 0;
 	uint32_t format_version = 0;

@@ -32,6 +32,10 @@ stage_1() {
 	pk_expect_eq "mkdir creates an open node" "open" "$(pk_cli info work --json | jq -r .state)"
 	PKRAMFS_DIR=/pkram/nodes/work "$PKRAM_BUILD/tests/pkramfs_guest_tests" \
 		--gtest_output="xml:$PKRAM_RESULTS/pkramfs_test.xml" || pk_fail "pkramfs_guest_tests failed"
+	# A hard link made through the mount, to find again after the kexec.
+	mkdir /pkram/nodes/work/links
+	echo linked >/pkram/nodes/work/links/a
+	ln /pkram/nodes/work/links/a /pkram/nodes/work/links/b
 	pk_expect_eq "status is readable" "mytmpfs work" \
 		"$(jq -r '[.nodes[].name] | join(" ")' /pkram/status)"
 	setfattr -n user.pkram.seal -v checksum /pkram/nodes/work
@@ -89,7 +93,12 @@ stage_2() {
 	pk_expect_eq "every file's md5 equals the original" "$(cat "$PKRAM_RESULTS/nodes-md5")" \
 		"$(files_md5 /pkram/nodes)"
 	pk_expect_fail "restored nodes are read-only" "Read-only file system" touch /pkram/nodes/work/x
+	pk_expect_eq "the hard link is one file with two names after the kexec" "2 $(stat -c %i /pkram/nodes/work/links/a)" \
+		"$(stat -c '%h %i' /pkram/nodes/work/links/b)"
 	umount /pkram
+	pk_cli restore --no-progress work /tmp/work
+	pk_expect_eq "pkram-cli restore makes it a hard link" "2 $(stat -c %i /tmp/work/links/a)" \
+		"$(stat -c '%h %i' /tmp/work/links/b)"
 	# The seed, steps 6-7.
 	mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt
 	pk_expect_eq "the seed's file has its md5 after kexec" "$(cat "$PKRAM_RESULTS/seed-md5")" \
