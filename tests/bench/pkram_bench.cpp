@@ -19,6 +19,12 @@
 //                                     new file
 //   pkram_bench read NODE             read every object of a node (readable,
 //                                     and a checksum to compare)
+//   pkram_bench map-hash HOW SOURCE   time to data, as a user of each side
+//                                     gets it: map SOURCE read-only in place
+//                                     (HOW pkram: NODE/OBJECT through the
+//                                     module; file: a file, e.g. on DAX) and
+//                                     checksum it: open+mmap, first byte, the
+//                                     rest, separately
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,6 +32,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -386,6 +393,81 @@ int bench_read(const std::string &name)
 	return 0;
 }
 
+// The same checksum bench_read computes, over a mapping.
+uint64_t checksum(const char *p, size_t n, uint64_t sum)
+{
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		uint64_t w;
+		std::memcpy(&w, p + i, 8);
+		sum = sum * 31 + w;
+	}
+	return sum;
+}
+
+int bench_map_hash(const std::string &how, const std::string &source)
+{
+	auto t0 = Clock::now();
+	std::optional<pkram::Device> dev;
+	std::optional<pkram::Node> node;
+	std::optional<pkram::Object> obj;
+	int fd = -1;
+	size_t bytes = 0;
+	if (how == "pkram") {
+		auto slash = source.find('/');
+		if (slash == std::string::npos)
+			return fail(pkram::make_error(EINVAL, "pkram source is NODE/OBJECT: " + source));
+		auto d = pkram::Device::open();
+		if (!d)
+			return fail(d.error());
+		dev.emplace(std::move(*d));
+		auto n = dev->open_node(source.substr(0, slash));
+		if (!n)
+			return fail(n.error());
+		node.emplace(std::move(*n));
+		auto o = node->open_object(source.substr(slash + 1));
+		if (!o)
+			return fail(o.error());
+		obj.emplace(std::move(*o));
+		auto info = obj->info();
+		if (!info)
+			return fail(info.error());
+		fd = obj->fd();
+		bytes = info->page_size;
+	} else if (how == "file") {
+		fd = open(source.c_str(), O_RDONLY);
+		if (fd < 0)
+			return fail(pkram::make_error(errno, "open " + source));
+		bytes = static_cast<size_t>(lseek(fd, 0, SEEK_END));
+	} else {
+		return fail(pkram::make_error(EINVAL, "HOW is pkram or file: " + how));
+	}
+	void *map = mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return fail(pkram::make_error(errno, "mmap " + source));
+	double open_s = seconds_since(t0);
+	auto t1 = Clock::now();
+	const char *p = static_cast<const char *>(map);
+	volatile char first = p[0];
+	(void)first;
+	double first_s = seconds_since(t1);
+	auto t2 = Clock::now();
+	uint64_t sum = checksum(p, bytes, 0);
+	double consume_s = seconds_since(t2);
+	munmap(map, bytes);
+	if (how == "file")
+		close(fd);
+	std::printf("%s\n", nlohmann::json{{"probe", "map_hash"},
+					   {"how", how},
+					   {"bytes", bytes},
+					   {"open_seconds", open_s},
+					   {"first_byte_seconds", first_s},
+					   {"consume_seconds", consume_s},
+					   {"checksum", sum}}
+				    .dump()
+				    .c_str());
+	return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -403,7 +485,10 @@ int main(int argc, char **argv)
 		return bench_read(a[1]);
 	if (a.size() == 3 && a[0] == "tmpfs")
 		return bench_tmpfs(a[1], std::stoul(a[2]));
+	if (a.size() == 3 && a[0] == "map-hash")
+		return bench_map_hash(a[1], a[2]);
 	std::fprintf(stderr, "usage: pkram_bench memcpy MIB | fill NODE MIB contiguous|fragmented | "
-			     "ingest write|mmap MIB [PEER_DIR] | objects NODE COUNT | tmpfs DIR MIB | read NODE\n");
+			     "ingest write|mmap MIB [PEER_DIR] | objects NODE COUNT | tmpfs DIR MIB | read NODE | "
+			     "map-hash pkram|file NODE/OBJECT|FILE\n");
 	return 2;
 }

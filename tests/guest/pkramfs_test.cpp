@@ -330,6 +330,26 @@ TEST(Pkramfs, UnlinkedOpenFileKeepsWorking)
 	EXPECT_EQ(5, st.st_size);
 	EXPECT_EQ(0, close(fd));
 	EXPECT_EQ("new file", read_file(path("unl")));
+
+	// Its pages go back to the pool at the last close, not at the unlink.
+	auto free_bytes = [] {
+		struct statvfs sv {};
+		statvfs(dir().c_str(), &sv);
+		return uint64_t{sv.f_bfree} * sv.f_frsize;
+	};
+	const std::string big(8 << 20, 'b');
+	write_file(path("unl_big"), big);
+	fd = open(path("unl_big").c_str(), O_RDONLY);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, unlink(path("unl_big").c_str()));
+	uint64_t held = free_bytes();
+	char one;
+	EXPECT_EQ(1, pread(fd, &one, 1, big.size() - 1)) << "the data is still there";
+	EXPECT_EQ(0, close(fd));
+	// (The kernel sends FUSE_RELEASE after close(2) returns: wait for it.)
+	for (int i = 0; i < 100 && free_bytes() < held + big.size(); i++)
+		usleep(50000);
+	EXPECT_GE(free_bytes(), held + big.size()) << "8 MiB back in the pool after the last close";
 	// tmpfile(3)'s way: O_TMPFILE is not offered, an unlinked file is.
 	FILE *tmp = std::fopen(path("unl_tmp").c_str(), "w+");
 	ASSERT_NE(nullptr, tmp);
