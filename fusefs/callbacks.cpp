@@ -655,10 +655,10 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi)
 		} else if (in->unlinked) {
 			return ENOENT; // its object has no name left to open by
 		} else {
-			std::string path = in->path;
-			if (e->meta.type == EntryMeta::Type::hardlink)
-				path = e->meta.target;
-			else if (e->meta.type != EntryMeta::Type::file)
+			// An inode stands for the entry holding the data (entry_param
+			// resolves hard links), so in->path names the data object.
+			const std::string &path = in->path;
+			if (e->meta.type != EntryMeta::Type::file)
 				return e->meta.type == EntryMeta::Type::dir ? EISDIR : ENXIO;
 			bool write = (fi->flags & O_ACCMODE) != O_RDONLY;
 			if (write && !m->writable)
