@@ -6,7 +6,10 @@
 # on it. The same guest RAM on a pkramfs file works too (through the page
 # cache, so a second copy, which the same measure sees). Guest RAM touched by
 # QEMU is one extent and counted once: the system's Cached and Shmem do not
-# grow by it.
+# grow by it. A disk read into guest RAM works on the direct mapping: QEMU's
+# IDE controller, driven as a guest driver would, DMAs from a disk QEMU opened
+# O_DIRECT (cache=none, aio=native) into the pkram object, and the new QEMU
+# after the kexec finds those bytes too.
 # PKRAM-VM-CORE: yes
 # PKRAM-VM-MEM: 2G
 RAM_MIB=64
@@ -28,10 +31,19 @@ stage_1() {
 	local out
 	# QEMU's binary, libraries and firmware into the page cache first.
 	qtest_ram warm 0 "$RAM_MIB" -- "${qemu[@]}" -m "${RAM_MIB}M" >/dev/null
-	out=$(qtest_ram fill 11 "$RAM_MIB" -- "$PKRAM_BUILD/cli/pkram-cli" vm run vm0 -- "${qemu[@]}") ||
+	# The disk: a block device, so O_DIRECT works whatever /tmp is.
+	modprobe loop
+	qtest_ram disk-image 11 /tmp/disk.raw
+	local disk
+	disk=$(losetup -f --show /tmp/disk.raw)
+	out=$(qtest_ram fill 11 "$RAM_MIB" --disk "$disk" -- "$PKRAM_BUILD/cli/pkram-cli" vm run vm0 -- \
+		"${qemu[@]}" -drive "file=$disk,format=raw,if=ide,cache=none,aio=native") ||
 		pk_fail "QEMU could not fill guest RAM in the pkram object"
+	losetup -d "$disk"
 	echo "$out" >"$PKRAM_RESULTS/fill.json"
 	pk_expect_eq "QEMU wrote and read back its guest RAM" $((4 * 1048576 + 3)) "$(jq .checked_bytes <<<"$out")"
+	pk_expect_eq "an O_DIRECT disk read by QEMU's IDE DMA landed in guest RAM" $((128 << 10)) \
+		"$(jq .disk_dma_checked_bytes <<<"$out")"
 	pk_check "guest RAM is counted once: Cached + Shmem grew by less than a quarter of it" \
 		test "$(jq '.cached_growth + .shmem_growth' <<<"$out")" -lt $((RAM_MIB * 1048576 / 4))
 	pk_expect_eq "64 MiB of guest RAM touched by QEMU is one extent" 1 \
@@ -54,8 +66,8 @@ stage_1() {
 
 stage_2() {
 	pk_load_module
-	pk_check "a new QEMU on the restored object reads the same guest RAM" \
-		qtest_ram check 11 "$RAM_MIB" -- "$PKRAM_BUILD/cli/pkram-cli" vm run vm0 -- "${qemu[@]}"
+	pk_check "a new QEMU on the restored object reads the same guest RAM, the disk's DMA too" \
+		qtest_ram check 11 "$RAM_MIB" --disk none -- "$PKRAM_BUILD/cli/pkram-cli" vm run vm0 -- "${qemu[@]}"
 	pk_expect_eq "the node was reopened for the new QEMU" open \
 		"$(pk_cli info vm0 --json | jq -r .state)"
 	pk_setup_pkramfs
