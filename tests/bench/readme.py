@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Puts the newest benchmark result of each kernel (tests/bench/results/
 DATE-KERNEL-NCPUc.md, written by run.sh) into the README between the
-bench-table markers, so the README's table is always a committed run.
+bench-table markers, and the newest VMM restart result of each kernel
+(DATE-KERNEL-NCPUc-vmm.md) between the vmm-table markers, so the README's
+tables are always a committed run.
 
 usage: readme.py README.md RESULTS_DIR
 """
@@ -9,24 +11,33 @@ import re
 import sys
 from pathlib import Path
 
-BEGIN, END = "<!-- bench-table:begin -->", "<!-- bench-table:end -->"
-NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)-(\d+)c\.md$")
+TABLES = {  # marker: (result name, heading level)
+    "bench-table": (re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)-(\d+)c\.md$"), "###"),
+    "vmm-table": (re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)-(\d+)c-vmm\.md$"), "####"),
+}
 
 
-def main() -> int:
-    readme, results = Path(sys.argv[1]), Path(sys.argv[2])
+def fill(text, marker, name, heading, results):
     newest = {}
     for f in sorted(results.glob("*.md")):
-        m = NAME.match(f.name)
+        m = name.match(f.name)
         if m:
             newest[m.group(2)] = (m.group(1), m.group(3), f)  # sorted: the last date wins
     parts = []
     for kver, (date, cores, f) in sorted(newest.items()):
-        parts.append(f"### Latest run on {kver}\n\n{date}, QEMU/TCG with 2 vCPUs on a {cores}-core host "
-                     f"(`tests/bench/results/{f.stem}.json`).\n\n{f.read_text().strip()}\n")
+        parts.append(f"{heading} Latest run on {kver}\n\n{date}, QEMU/TCG with 2 vCPUs on a {cores}-core "
+                     f"host (`tests/bench/results/{f.stem}.json`).\n\n{f.read_text().strip()}\n")
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    start, stop = text.index(begin) + len(begin), text.index(end)
+    return text[:start] + "\n" + "\n".join(parts) + "\n" + text[stop:]
+
+
+def main() -> int:
+    readme, results = Path(sys.argv[1]), Path(sys.argv[2])
     text = readme.read_text()
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    readme.write_text(text[:start] + "\n" + "\n".join(parts) + "\n" + text[end:])
+    for marker, (name, heading) in TABLES.items():
+        text = fill(text, marker, name, heading, results)
+    readme.write_text(text)
     return 0
 
 

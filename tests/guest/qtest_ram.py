@@ -3,6 +3,7 @@
 
 usage: qtest_ram.py fill|check|warm SEED RAM_MIB [--disk DEVICE] -- COMMAND...
        qtest_ram.py disk-image SEED PATH
+       qtest_ram.py mark|ready SEED -- COMMAND...
 
 Runs COMMAND (a qemu-system-x86_64 command line, possibly behind
 `pkram-cli vm run NODE --`) stopped, with the qtest protocol on stdio, so that
@@ -14,7 +15,9 @@ memset area. --disk DEVICE: COMMAND has DEVICE as its first IDE disk
 DISK_BYTES from it into guest RAM at DISK_ADDR, so the disk read lands in
 guest RAM by direct I/O (QEMU's block layer bounces only misaligned buffers),
 and check expects those bytes there. disk-image writes the disk's contents
-for SEED. warm: one read, nothing checked (QEMU's own files then
+for SEED. mark writes one 1 MiB pattern at 1 MiB (any RAM size: clear of
+the PCI hole); ready times a QEMU from its start to reading that pattern
+back (the bench's "QEMU running on the restored RAM"). warm: one read, nothing checked (QEMU's own files then
 are in the page cache before a measured run). Prints one JSON line: what was checked and the memory
 figures (the QEMU process's RSS, the system's Cached and Shmem) before and
 after, so the caller can see guest RAM counted once.
@@ -146,8 +149,26 @@ def patterns(seed, ram):
         yield addr, rng.randbytes(MiB)
 
 
+def mark_or_ready(mode, seed, command):
+    t0 = time.monotonic()
+    q = Qtest(command)
+    try:
+        data = next(patterns(seed, 4 * MiB))[1]
+        if mode == "mark":
+            q.cmd(f"b64write {MiB:#x} {MiB:#x} {base64.b64encode(data).decode()}")
+        if base64.b64decode(q.cmd(f"b64read {MiB:#x} {MiB:#x}")) != data:
+            raise SystemExit(f"qtest_ram: guest RAM at {MiB:#x} differs")
+        seconds = time.monotonic() - t0
+    finally:
+        q.stop()
+    print(json.dumps({"mode": mode, "seconds": round(seconds, 6)}))
+
+
 def main():
     args = sys.argv[1:]
+    if len(args) > 3 and args[0] in ("mark", "ready") and args[2] == "--":
+        mark_or_ready(args[0], int(args[1]), args[3:])
+        return
     if len(args) == 3 and args[0] == "disk-image":
         with open(args[2], "wb") as f:
             f.write(disk_bytes(int(args[1])))

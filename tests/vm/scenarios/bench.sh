@@ -6,6 +6,8 @@
 # PKRAM-VM-POOL: 4608M$0x100000000
 # PKRAM-VM-APPEND: memmap=1G!0x220000000
 # PKRAM-VM-TIMEOUT: 3000
+# shellcheck source=SCRIPTDIR/../bench-lib.sh
+source "$PKRAM_REPO/tests/vm/bench-lib.sh"
 SIZES_MIB="16 64 256 1024 4096"
 FUSE_MIB=256
 POOL_BASE=0x100000000
@@ -13,8 +15,6 @@ PEER_MIB=512
 
 bench() { "$PKRAM_BUILD/tests/pkram_bench" "$@"; }
 rec() { tee -a "$PKRAM_RESULTS/bench.jsonl"; }
-now_ns() { date +%s%N; }
-seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", (b - a) / 1e9 }'; }
 smaller() { awk -v a="$1" -v b="$2" 'BEGIN { print (b < a ? b : a) }'; }
 
 # Module load with the token: the restore path of a new kernel (validation
@@ -25,9 +25,9 @@ reload() { reload_pool ""; }
 
 # reload_pool POOL: the same with pool=POOL ("": the command line's).
 reload_pool() {
-	local token t0 t1 wall kernel try
+	local token t0 t1 wall kernel
 	LOAD_WALL=1e9 LOAD_KERNEL=1e9
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		token=$(cat /sys/kernel/pkram/handover)
 		rmmod pkram
 		t0=$(now_ns)
@@ -49,13 +49,6 @@ fuse_probe() {
 	eval "$*"
 	t1=$(now_ns)
 	echo "{\"probe\":\"fuse\",\"op\":\"$op\",\"how\":\"$how\",\"bytes\":$((FUSE_MIB << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
-}
-
-# Seconds since this kernel started: a printk timestamp (the clock behind
-# /proc/uptime keeps running across kexec).
-kernel_seconds() {
-	echo "pkram-bench: mark $1" >/dev/kmsg
-	dmesg | sed -n "s/^\[ *\([0-9.]*\)\] pkram-bench: mark $1\$/\1/p" | tail -1
 }
 
 stage_1() {
@@ -171,9 +164,7 @@ stage_1() {
 	# The peer: the same bytes in a pkram node and on emulated pmem
 	# (memmap=!) with ext4 -o dax, across the same kexec.
 	bench fill peer "$PEER_MIB" contiguous >/dev/null
-	modprobe nd_e820
-	modprobe nd_pmem
-	for _ in $(seq 50); do [[ -b /dev/pmem0 ]] && break; sleep 0.2; done
+	pmem_probe
 	mkfs.ext4 -q -F /dev/pmem0
 	mkdir -p /mnt/pmem
 	mount -o dax /dev/pmem0 /mnt/pmem
@@ -196,9 +187,7 @@ time_to_data() {
 		t1=$(now_ns)
 		probe=$(bench map-hash pkram peer/data)
 	else
-		modprobe nd_e820
-		modprobe nd_pmem
-		for _ in $(seq 100); do [[ -b /dev/pmem0 ]] && break; sleep 0.02; done
+		pmem_probe
 		mkdir -p /mnt/pmem
 		mount -o dax /dev/pmem0 /mnt/pmem
 		t1=$(now_ns)
