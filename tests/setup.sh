@@ -21,7 +21,7 @@ packages=(
 	dwarves bpftool kmod libbpf-dev libelf-dev zlib1g-dev clang llvm libclang-rt-14-dev
 	jq attr zstd lz4 python3 systemtap-sdt-dev prometheus libfuse3-dev fuse3 libcli11-dev libgtest-dev
 	libgmock-dev nlohmann-json3-dev libboost-dev chromium
-	dkms udev systemd e2fsprogs trinity groff-base man-db openssl
+	dkms udev systemd e2fsprogs trinity groff-base man-db openssl shellcheck
 )
 
 missing=()
@@ -56,7 +56,7 @@ default_kver=$(release default)
 download() {
 	local tmp
 	tmp=$(mktemp -d)
-	(cd "$tmp" && apt-get download -q "$@" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true) >&2
+	(cd "$tmp" || exit 1; apt-get download -q "$@" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true) >&2
 	echo "$tmp"
 }
 
@@ -92,7 +92,7 @@ setup_headers() {
 			deb=$(ls "$tmp"/linux-headers-"$kver"_*.deb)
 			line=$(dpkg-deb -f "$deb" Depends | grep -o 'linux-headers-[^ ,]*-common[^ ,]*\|linux-kbuild-[^ ,]*' | sort -u)
 			# shellcheck disable=SC2086
-			(cd "$tmp" && apt-get download -q $line 2>&1 | grep -v '^W: Download is performed unsandboxed' || true) >&2
+			(cd "$tmp" || exit 1; apt-get download -q $line 2>&1 | grep -v '^W: Download is performed unsandboxed' || true) >&2
 			rm -rf "$dir/root"
 			for deb in "$tmp"/*.deb; do
 				dpkg-deb -x "$deb" "$dir/root"

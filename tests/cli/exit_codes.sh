@@ -27,6 +27,7 @@ expect 2 "threads" save -j 0 /tmp somenode
 expect 2 "size is required" setup
 expect 1 "open /nonexistent/pkram \(is the pkram module loaded\?\)" --device /nonexistent/pkram status
 expect 1 "'12Q' is not a size" setup --size 12Q
+# shellcheck disable=SC2016 # a regex: the $ is memmap='s literal separator
 expect 0 'memmap=64M\$0x47c000000 pkram.pool=64M@0x47c000000' setup --size 64M --memmap "$here/memmap"
 expect 0 '"base": 19260243968' --json setup --size 64M --memmap "$here/memmap"
 expect 1 "more than half" setup --size 16G --memmap "$here/memmap"

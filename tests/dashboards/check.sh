@@ -32,12 +32,12 @@ promtool)
 	;;
 grafana)
 	missing=0
-	for metric in $(grep -o 'pkram_[a-z_]*' "$here/../../dashboards/grafana/pkram.json" | sort -u); do
-		if ! grep -q "^$metric[{ ]" "$tmp/pkram.prom"; then
+	while read -r metric; do
+		if ! grep -q "^${metric}[{ ]" "$tmp/pkram.prom"; then
 			echo "the Grafana dashboard queries $metric, which the export lacks"
 			missing=1
 		fi
-	done
+	done < <(grep -o 'pkram_[a-z_]*' "$here/../../dashboards/grafana/pkram.json" | sort -u)
 	exit $missing
 	;;
 report)
@@ -46,6 +46,7 @@ report)
 		echo "the report refers to something outside itself"
 		exit 1
 	fi
+	# shellcheck disable=SC2054 # --window-size takes W,H
 	chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
 		--disable-background-networking --disable-component-update --disable-sync
 		--user-data-dir="$tmp/profile" --window-size=1200,1400)

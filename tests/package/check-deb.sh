@@ -45,11 +45,20 @@ for s in postinst prerm postrm; do
 		fail=1
 	fi
 done
-grep -qx /etc/default/pkram "$tmp/control/conffiles" && echo "ok - /etc/default/pkram is a conffile" ||
-	{ echo "FAIL - /etc/default/pkram is not a conffile"; fail=1; }
+if grep -qx /etc/default/pkram "$tmp/control/conffiles"; then
+	echo "ok - /etc/default/pkram is a conffile"
+else
+	echo "FAIL - /etc/default/pkram is not a conffile"
+	fail=1
+fi
 depends=$(dpkg-deb -f "$deb" Depends)
 for d in dkms kexec-tools fuse3 libfuse3-3 libbpf1; do
-	grep -q "\b$d\b" <<<"$depends" && echo "ok - depends on $d" || { echo "FAIL - no dependency on $d"; fail=1; }
+	if grep -q "\b$d\b" <<<"$depends"; then
+		echo "ok - depends on $d"
+	else
+		echo "FAIL - no dependency on $d"
+		fail=1
+	fi
 done
 # The man pages render without warnings; the units parse.
 dpkg-deb -x "$deb" "$tmp/root"

@@ -16,6 +16,7 @@ args=("$@")
 build=${PKRAM_BUILD_DIR:-$repo/build}
 timeout_s=300
 mem=2G
+# shellcheck disable=SC2016 # memmap='s SIZE$ADDR: a literal $
 pool='256M$0x30000000'
 pool_set=0
 timeout_set=0
@@ -134,6 +135,7 @@ if [[ $(cat "$vm/share" 2>/dev/null || echo 9p) == virtiofs ]]; then
 		[[ -S $sockets/hostroot && -S $sockets/results ]] && break
 		sleep 0.05
 	done
+	# shellcheck disable=SC2054 # QEMU's own option syntax: key=value,key=value
 	shares+=(-object "memory-backend-memfd,id=mem,size=$mem,share=on" -numa node,memdev=mem)
 	append="$append pkramtest.share=virtiofs"
 else

@@ -8,7 +8,7 @@
 # file, hard-link groups and xattrs.
 manifest() { # DIR
 	(
-		cd "$1"
+		cd "$1" || exit 1
 		find . -mindepth 1 -printf '%p type=%y mode=%m uid=%U gid=%G size=%s mtime=%T@ link=%l nlink=%n\n' | sort
 		find . -type f -exec md5sum {} + | sort -k2
 		stat -c '%n blocks=%b' ./sparse
@@ -65,6 +65,7 @@ stage_1() {
 	pk_expect_fail "usage errors say so" "NODE is required" pk_cli free
 	local plan
 	plan=$(pk_cli setup --size 128M --json)
+	# shellcheck disable=SC2016 # a regex: the $ is memmap='s literal separator
 	pk_check "setup proposes a range" grep -q 'memmap=128M\$0x' <<<"$(jq -r .kernel_args <<<"$plan")"
 	pk_expect_fail "setup explains when nothing fits" "more than half" pk_cli setup --size 1536M
 	pk_cli kexec --kernel "$PKRAM_VM/vmlinuz" --dry-run --reuse-cmdline | grep -q -- "-s' '-l'" ||

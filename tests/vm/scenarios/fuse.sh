@@ -27,6 +27,7 @@ stage_1() {
 
 	# The all-nodes tree.
 	mount -t fuse.pkramfs none /pkram
+	# shellcheck disable=SC2012 # what ls shows is what is tested
 	pk_expect_eq "ls /pkram" "nodes status" "$(ls /pkram | tr '\n' ' ' | sed 's/ $//')"
 	mkdir /pkram/nodes/work
 	pk_expect_eq "mkdir creates an open node" "open" "$(pk_cli info work --json | jq -r .state)"
@@ -88,6 +89,7 @@ stage_2() {
 	setup_fuse
 	mount -t fuse.pkramfs none /pkram
 	ls /pkram/nodes
+	# shellcheck disable=SC2012 # what ls shows is what is tested
 	pk_expect_eq "ls /pkram/nodes lists exactly the restored nodes" "mytmpfs work" \
 		"$(ls /pkram/nodes | tr '\n' ' ' | sed 's/ $//')"
 	pk_expect_eq "every file's md5 equals the original" "$(cat "$PKRAM_RESULTS/nodes-md5")" \

@@ -26,7 +26,7 @@ stage_1() {
 
 	# trinity refuses to run as root without --dangerous; -V keeps its file
 	# descriptors to /dev/pkram, and the other fd providers are off.
-	cd /tmp
+	cd /tmp || pk_fail "no /tmp"
 	rc=0
 	trinity --dangerous -q -V /dev/pkram -C 2 -N "$TRINITY_SYSCALLS" \
 		--disable-fds=sockets,pipes,perf,epoll,eventfd,timerfd,testfile,memfd,drm \

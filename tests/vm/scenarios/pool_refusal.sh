@@ -27,6 +27,7 @@ firmware_reserved_64m() {
 	return 1
 }
 
+# shellcheck disable=SC2016 # single quotes: memmap='s literal $ in the patterns, $((...)) for bash -c
 stage_1() {
 	pk_check "without the module, /dev/mem can read the reserved pool" \
 		bash -c 'dd if=/dev/mem of=/dev/null bs=4096 skip=$((0x30000000 / 4096)) count=1 status=none'
