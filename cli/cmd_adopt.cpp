@@ -32,9 +32,8 @@ int run_adopt(const Context &ctx)
 	}
 	if (!rep->rejected_nodes)
 		return Exit::ok;
-	std::fprintf(stderr, "pkram-cli: adopt: %u nodes refused (the kernel log names each and why)\n",
-		     rep->rejected_nodes);
-	return Exit::failed;
+	return report(make_error(0, "adopt: " + std::to_string(rep->rejected_nodes) +
+				       " nodes refused (the kernel log names each and why)"));
 }
 
 } // namespace

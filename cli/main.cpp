@@ -1,8 +1,12 @@
 // pkram-cli: manage memory preserved across kexec.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+
+#include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 
@@ -12,9 +16,23 @@
 
 namespace pkram::cli {
 
+namespace {
+// Set once from --json: then every error is one JSON object on stderr.
+bool errors_as_json = false;
+
+
+void print_error(const std::string &text, int errnum, const char *hint)
+{
+	if (errors_as_json)
+		std::cerr << nlohmann::json{{"error", text}, {"errno", errnum}}.dump() << "\n";
+	else
+		std::fprintf(stderr, "pkram-cli: %s\n%s", text.c_str(), hint);
+}
+} // namespace
+
 int report(const Error &error)
 {
-	std::fprintf(stderr, "pkram-cli: %s\n", error.what().c_str());
+	print_error(error.what(), error.errnum, "");
 	return Exit::failed;
 }
 
@@ -47,7 +65,7 @@ int confirm(bool yes, const std::string &action, const std::string &question)
 	if (yes)
 		return Exit::ok;
 	if (!isatty(STDIN_FILENO)) {
-		std::fprintf(stderr, "pkram-cli: %s: not a terminal, pass -y to confirm\n", action.c_str());
+		report(make_error(0, action + ": not a terminal, pass -y to confirm"));
 		return Exit::usage;
 	}
 	std::printf("%s [y/N] ", question.c_str());
@@ -74,6 +92,36 @@ std::string human_bytes(uint64_t bytes)
 	return buf;
 }
 
+// The first word that is not an option (or --device's value): the command.
+std::string command_word(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		std::string word = argv[i];
+		if (word == "--device")
+			i++;
+		else if (word.empty() || word[0] != '-')
+			return word;
+	}
+	return {};
+}
+
+// A usage error: CLI11's message, or for an unknown command its name and
+// the commands there are.
+int report_usage(const CLI::App &app, const CLI::ParseError &e, const std::string &command)
+{
+	std::string message = e.what();
+	std::string names;
+	bool known = false;
+	for (const auto *sub : app.get_subcommands([](const CLI::App *) { return true; })) {
+		names += " " + sub->get_name();
+		known |= sub->get_name() == command;
+	}
+	if (!command.empty() && !known)
+		message = "unknown command '" + command + "'; the commands:" + names;
+	print_error(message, EINVAL, "Run with --help for more information.\n");
+	return Exit::usage;
+}
+
 } // namespace pkram::cli
 
 int main(int argc, char **argv)
@@ -86,7 +134,10 @@ int main(int argc, char **argv)
 	app.add_flag("--json", ctx.json, "print results as JSON");
 	app.fallthrough();
 	app.require_subcommand(1);
-	app.footer("Exit status: 0 success, 1 the operation failed (the message says why), 2 bad usage.");
+	// Subcommands inherit the footer: each COMMAND --help names the global options.
+	app.footer("Global options, before the command: --device PATH (default " + ctx.device +
+		   "), --json (results, and errors as {\"error\": ..., \"errno\": ...} on stderr, as JSON).\n"
+		   "Exit status: 0 success, 1 the operation failed (the message says why), 2 bad usage.");
 	setup_status(app, ctx);
 	setup_ls(app, ctx);
 	setup_info(app, ctx);
@@ -103,11 +154,18 @@ int main(int argc, char **argv)
 	setup_vm(app, ctx);
 	setup_adopt(app, ctx);
 	setup_discard(app, ctx);
+	for (int i = 1; i < argc; i++)
+		errors_as_json |= std::strcmp(argv[i], "--json") == 0;
 	try {
 		app.parse(argc, argv);
+	} catch (const CLI::CallForHelp &e) {
+		return app.exit(e) ? Exit::usage : Exit::ok;
+	} catch (const CLI::CallForAllHelp &e) {
+		return app.exit(e) ? Exit::usage : Exit::ok;
+	} catch (const CLI::CallForVersion &e) {
+		return app.exit(e) ? Exit::usage : Exit::ok;
 	} catch (const CLI::ParseError &e) {
-		int code = app.exit(e);
-		return code ? Exit::usage : Exit::ok;
+		return report_usage(app, e, command_word(argc, argv));
 	}
 	return ctx.exit_code;
 }

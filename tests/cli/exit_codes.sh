@@ -25,6 +25,13 @@ expect 2 "kernel.*File does not exist" kexec --kernel /nonexistent/vmlinuz
 expect 2 "syscall.*not in" kexec --kernel /bin/true --syscall bogus
 expect 2 "threads" save -j 0 /tmp somenode
 expect 2 "size is required" setup
+expect 2 "^pkram-cli: unknown command 'frob'; the commands: status ls info .* discard$" frob
+expect 2 '^\{"errno":22,"error":"unknown command .frob.; the commands: status' --json frob
+expect 2 '^\{"errno":22,"error":"NODE is required"\}$' --json free
+expect 1 '^\{"errno":2,"error":"open /nonexistent/pkram \(is the pkram module loaded\?\): No such file' \
+	--json --device /nonexistent/pkram status
+expect 1 '^\{"errno":2,"error":"open /nonexistent/pkram' free -y x --json --device /nonexistent/pkram
+expect 0 "Global options, before the command: --device PATH .*--json" free --help
 expect 1 "open /nonexistent/pkram \(is the pkram module loaded\?\)" --device /nonexistent/pkram status
 expect 1 "'12Q' is not a size" setup --size 12Q
 # shellcheck disable=SC2016 # a regex: the $ is memmap='s literal separator
