@@ -20,7 +20,6 @@ namespace {
 // Set once from --json: then every error is one JSON object on stderr.
 bool errors_as_json = false;
 
-
 void print_error(const std::string &text, int errnum, const char *hint)
 {
 	if (errors_as_json)
@@ -154,17 +153,16 @@ int main(int argc, char **argv)
 	setup_vm(app, ctx);
 	setup_adopt(app, ctx);
 	setup_discard(app, ctx);
+	// From argv, not ctx.json: a parse error comes before CLI11 sets the flag.
 	for (int i = 1; i < argc; i++)
 		errors_as_json |= std::strcmp(argv[i], "--json") == 0;
 	try {
 		app.parse(argc, argv);
-	} catch (const CLI::CallForHelp &e) {
-		return app.exit(e) ? Exit::usage : Exit::ok;
-	} catch (const CLI::CallForAllHelp &e) {
-		return app.exit(e) ? Exit::usage : Exit::ok;
-	} catch (const CLI::CallForVersion &e) {
-		return app.exit(e) ? Exit::usage : Exit::ok;
 	} catch (const CLI::ParseError &e) {
+		if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+			app.exit(e); // --help, --help-all, --version
+			return Exit::ok;
+		}
 		return report_usage(app, e, command_word(argc, argv));
 	}
 	return ctx.exit_code;
