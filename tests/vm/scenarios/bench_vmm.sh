@@ -16,9 +16,9 @@ source "$PKRAM_REPO/tests/vm/bench-lib.sh"
 VM_GIB="1 4"
 qtest_ram() { /usr/bin/python3 "$PKRAM_REPO/tests/guest/qtest_ram.py" "$@"; }
 qemu=(qemu-system-x86_64 -machine pc -S -qtest stdio -qtest-log /dev/null -display none -nodefaults)
-dax_qemu() { # GIB
-	echo "${qemu[@]}" -m "$1G" -machine memory-backend=r \
-		-object "memory-backend-file,id=r,mem-path=/mnt/pmem/vm$1.ram,share=on,size=$1G,align=2M"
+dax_ram() { # MODE GIB: qtest_ram with a QEMU whose RAM is vmGIB's DAX file
+	qtest_ram "$1" "$2" -- "${qemu[@]}" -m "$2G" -machine memory-backend=r \
+		-object "memory-backend-file,id=r,mem-path=/mnt/pmem/vm$2.ram,share=on,size=$2G,align=2M"
 }
 rec() { tee -a "$PKRAM_RESULTS/bench_vmm.jsonl"; }
 pmem_up() {
@@ -40,8 +40,7 @@ stage_1() {
 			pk_fail "QEMU could not write the guest RAM of vm$gib (pkram)"
 		pk_cli seal "vm$gib"
 		fallocate -l "${gib}G" "/mnt/pmem/vm$gib.ram"
-		# shellcheck disable=SC2046 # dax_qemu prints words
-		qtest_ram mark "$gib" -- $(dax_qemu "$gib") >/dev/null ||
+		dax_ram mark "$gib" >/dev/null ||
 			pk_fail "QEMU could not write the guest RAM of vm$gib (pmem+DAX)"
 	done
 	umount /mnt/pmem
@@ -62,8 +61,7 @@ arm() {
 			ready=$(qtest_ram ready "$gib" -- "$PKRAM_BUILD/cli/pkram-cli" vm run "vm$gib" -- "${qemu[@]}") ||
 				pk_fail "QEMU on vm$gib's restored RAM (pkram) did not find it"
 		else
-			# shellcheck disable=SC2046 # dax_qemu prints words
-			ready=$(qtest_ram ready "$gib" -- $(dax_qemu "$gib")) ||
+			ready=$(dax_ram ready "$gib") ||
 				pk_fail "QEMU on vm$gib's RAM (pmem+DAX) did not find it"
 		fi
 		line+=",\"qemu_${gib}g_seconds\":$(jq .seconds <<<"$ready")"
