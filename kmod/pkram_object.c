@@ -7,10 +7,10 @@
  * Open object fds hold references: a deleted object lives until they close.
  */
 #include <linux/err.h>
+#include <linux/jhash.h>
 #include <linux/moduleparam.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
-#include <linux/stringhash.h>
 
 #include "pkram_internal.h"
 
@@ -31,19 +31,25 @@ struct name_key {
 	u32 len;
 };
 
+/*
+ * jhash, as rhashtable's own default: the table takes the low bits of the
+ * hash, and full_name_hash() (made for the dcache, which takes the high
+ * ones) put 111 of 200 names like "dir/f1".."dir/f200" in one bucket
+ * whatever the seed, long enough chains for an insert during a resize to
+ * fail with EBUSY (a restore rejected the node).
+ */
 static u32 key_hash(const void *data, u32 len, u32 seed)
 {
 	const struct name_key *key = data;
 
-	return full_name_hash((void *)(unsigned long)seed, key->name, key->len);
+	return jhash(key->name, key->len, seed);
 }
 
 static u32 object_hash(const void *data, u32 len, u32 seed)
 {
 	const struct pkram_object *obj = data;
 
-	return full_name_hash((void *)(unsigned long)seed, obj->name,
-			      obj->name_len);
+	return jhash(obj->name, obj->name_len, seed);
 }
 
 static int object_cmp(struct rhashtable_compare_arg *arg, const void *data)

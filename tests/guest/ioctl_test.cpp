@@ -425,6 +425,21 @@ TEST_F(Pkram, ObjectIterationAndShortNameBuffers)
 	::close(nfd);
 }
 
+// Names that differ in their last characters only (a directory's files):
+// every create succeeds while the name table grows, and each is found again.
+TEST_F(Pkram, ManySimilarNamesAreAllCreatedAndFound)
+{
+	auto n = node("similar");
+	constexpr int count = 20000;
+	for (int i = 0; i < count; i++) {
+		auto o = n.open_object("rsync/many/f" + std::to_string(i), {.create = true});
+		ASSERT_TRUE(o.ok()) << i << ": " << o.error().what();
+	}
+	for (int i = 0; i < count; i += 7)
+		ASSERT_TRUE(n.open_object("rsync/many/f" + std::to_string(i)).ok()) << i;
+	EXPECT_EQ(static_cast<uint32_t>(count), n.info()->nr_objects);
+}
+
 TEST_F(Pkram, ManyThreadsOnOneNodeAndOnSeveral)
 {
 	constexpr int threads = 6;
