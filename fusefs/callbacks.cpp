@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -346,9 +347,18 @@ int make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, EntryMeta me
 	std::string path = join(in->path, name);
 	if (m->tree.find(path))
 		return EEXIST;
+	if (path_too_long(path.size()))
+		return ENAMETOOLONG;
 	const fuse_ctx *ctx = fuse_req_ctx(req);
 	meta.uid = ctx->uid;
 	meta.gid = ctx->gid;
+	// A set-group-ID directory gives new entries its group, and new
+	// directories its set-group-ID bit, as local file systems do.
+	if (e->meta.mode & S_ISGID) {
+		meta.gid = e->meta.gid;
+		if (meta.type == EntryMeta::Type::dir)
+			meta.mode |= S_ISGID;
+	}
 	meta.mtime_ns = meta.atime_ns = meta.ctime_ns = now_ns();
 	std::unique_ptr<pkram::Object> data;
 	if (with_data) {
@@ -540,6 +550,14 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 		bool src_dir = src->meta.type == EntryMeta::Type::dir;
 		if (src_dir && (to.rfind(from + "/", 0) == 0))
 			return EINVAL; // into itself
+		// Refused whole before anything moves: an object name past the
+		// limit would stop the renames below halfway.
+		const std::vector<std::string> moving = m->tree.subtree(from);
+		size_t longest = 0;
+		for (const auto &p : moving)
+			longest = std::max(longest, p.size());
+		if (path_too_long(longest - from.size() + to.size()))
+			return ENAMETOOLONG;
 		if (Entry *dst = m->tree.find(to)) {
 			if (flags & RENAME_NOREPLACE)
 				return EEXIST;
@@ -557,7 +575,7 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t n
 			if (int err = remove_entry(fs, *m, to_dir->node, to, now))
 				return err;
 		}
-		for (const auto &p : m->tree.subtree(from)) {
+		for (const auto &p : moving) {
 			const Entry *each = m->tree.find(p);
 			if (each && each->has_object)
 				if (auto s = m->handle.rename_object(p, to + p.substr(from.size())); !s)

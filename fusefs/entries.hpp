@@ -29,6 +29,9 @@ int touch_dir(Mounted &m, const std::string &dir, int64_t now);
 int drop_setid_unless_kept(fuse_req_t req, Mounted &m, const Inode &in, Entry &e);
 // A name component longer than NAME_MAX.
 bool name_too_long(const char *name);
+// A path below the node longer than an object name may be: PATH_MAX less
+// its NUL, so a path the kernel passes always fits unless a rename grows it.
+bool path_too_long(size_t len);
 void fill_stat(const Inode &in, const Mounted *m, const Entry *e, fuse_ino_t ino, struct stat *st);
 // The inode, its loaded node and its entry; errno on failure.
 int resolve(Fs &fs, fuse_ino_t ino, Inode *&in, Mounted *&m, Entry *&e);

@@ -227,8 +227,8 @@ static void restore_from(struct pkram_pool *pool,
 	int *rets;
 	u32 nr, i;
 
-	/* Format 2 keeps page 1 for the shadow: a node claiming it is rejected. */
-	if (sb->version == PKRAM_FMT_VERSION)
+	/* Format 2 on keeps page 1 for the shadow: a node claiming it is rejected. */
+	if (sb->version >= PKRAM_FMT_VERSION_SHADOWED)
 		pool->shadowed = pkram_alloc_exact(pool, 1, 1);
 	pool->restore_mem_max = restore_mem_mb ? (u64)restore_mem_mb << 20 :
 				((u64)totalram_pages() << PAGE_SHIFT) / 4;

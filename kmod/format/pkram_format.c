@@ -10,8 +10,11 @@
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #define popcount64(x)	hweight64(x)
+#define pkram_fmt_alloc(n)	kmalloc(n, GFP_KERNEL)
+#define pkram_fmt_free(p)	kfree(p)
 #define pkram_fmt_yield()	cond_resched()
 #define ctz64(x)	__ffs64(x)
 #endif
@@ -248,9 +251,9 @@ static int check_super_copy(const struct pkram_fmt_pool *pool,
 	if (!fuzzing && sb->crc != crc_skipping(sb, FMT_PAGE,
 				offsetof(struct pkram_fmt_super, crc)))
 		return fmt_fail(err, -EBADMSG, "superblock checksum mismatch");
-	if (sb->version != PKRAM_FMT_VERSION &&
-	    sb->version != PKRAM_FMT_VERSION_UNSHADOWED)
-		return fmt_fail(err, -EPROTO, "superblock format version %u, expected %u or %u",
+	if (sb->version < PKRAM_FMT_VERSION_UNSHADOWED ||
+	    sb->version > PKRAM_FMT_VERSION)
+		return fmt_fail(err, -EPROTO, "superblock format version %u, expected %u to %u",
 			    sb->version, PKRAM_FMT_VERSION_UNSHADOWED,
 			    PKRAM_FMT_VERSION);
 	if (sb->token != token)
@@ -296,7 +299,7 @@ int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
 		return ret;
 	shadow_ret = check_super_copy(pool, shadow, token, &shadow_err);
 	if (shadow_ret == -ENOENT || shadow_ret == -EBADMSG ||
-	    shadow->version != PKRAM_FMT_VERSION)
+	    shadow->version < PKRAM_FMT_VERSION_SHADOWED)
 		return ret;
 	if (shadow_ret) {
 		*err = shadow_err;
@@ -312,6 +315,7 @@ int pkram_fmt_check_super(const struct pkram_fmt_pool *pool, u64 token,
 
 struct reader {
 	const struct pkram_fmt_pool *pool;
+	char *name;		/* PKRAM_FMT_OBJ_NAME_MAX + 8: too big for a stack */
 	const struct pkram_fmt_bitmap *claimed;
 	struct pkram_fmt_bitmap *scratch;
 	u64 lo, hi;		/* the pages set in scratch lie in [lo, hi) */
@@ -630,7 +634,7 @@ static int load_node(struct reader *r, u64 head,
 		     const struct pkram_fmt_visitor *v)
 {
 	struct pkram_fmt_error *err = r->err;
-	char name[PKRAM_FMT_OBJ_NAME_MAX + 8];
+	char *name = r->name;
 	char shown[65];		/* the name as messages print it */
 	/* Checked copies, handed to the visitor a batch at a time. */
 	struct pkram_fmt_extent batch[EXTENT_BATCH];
@@ -778,7 +782,11 @@ int pkram_fmt_load_node(const struct pkram_fmt_pool *pool, u64 head,
 	err->err = 0;
 	err->msg[0] = '\0';
 	err->node[0] = '\0';
+	r.name = pkram_fmt_alloc(PKRAM_FMT_OBJ_NAME_MAX + 8);
+	if (!r.name)
+		return fmt_fail(err, -ENOMEM, "no memory for an object name");
 	ret = load_node(&r, head, v);
+	pkram_fmt_free(r.name);
 	/* Only the words the node touched: O(the node's span), not the pool's. */
 	for (i = r.lo / 64; r.hi && i <= (r.hi - 1) / 64; i++) {
 		if (!ret)

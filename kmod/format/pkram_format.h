@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * pkram persisted pool format, version 2, and the code that reads, checks and
+ * pkram persisted pool format, version 3, and the code that reads, checks and
  * writes it. Plain C shared by the module and the host library (unit tests,
  * fuzzer), so every rule about what the next kernel may trust lives here once.
  *
@@ -10,7 +10,7 @@
  *   page 0            struct pkram_fmt_super: magic, version, CRC32C, pool
  *                     size, handover token, generation, and the pool offset of
  *                     the first metadata block of each sealed node.
- *   page 1            (version 2) the superblock's shadow: every commit
+ *   page 1            (version 2 on) the superblock's shadow: every commit
  *                     writes it whole before page 0, so a commit torn by a
  *                     kexec or a crash leaves one of the two intact (page 0
  *                     the previous commit, or page 1 the new one). Version 1
@@ -36,7 +36,14 @@
 #include "host/pkram_host.h"
 #endif
 
-#define PKRAM_FMT_VERSION	2
+/*
+ * Versions: a change an older reader would misread takes a new number, and
+ * every older version stays readable. 1: no shadow. 2: the shadow in page 1.
+ * 3: object names up to 4095 bytes (a full path; 1023 before), which a
+ * version 2 reader rejects as damaged, so it must refuse the pool instead.
+ */
+#define PKRAM_FMT_VERSION	3
+#define PKRAM_FMT_VERSION_SHADOWED	2	/* the first with the shadow */
 #define PKRAM_FMT_VERSION_UNSHADOWED	1	/* page 1 is not the shadow */
 #define PKRAM_FMT_SUPER_PAGES	2	/* page 0 and its shadow */
 #define PKRAM_FMT_PAGE_SHIFT	12
@@ -44,7 +51,7 @@
 #define PKRAM_FMT_HUGE_PAGES	512	/* 2 MiB in 4 KiB pages */
 #define PKRAM_FMT_MAX_NODES	496
 #define PKRAM_FMT_NODE_NAME_MAX	63
-#define PKRAM_FMT_OBJ_NAME_MAX	1023
+#define PKRAM_FMT_OBJ_NAME_MAX	4095	/* 1023 up to version 2 */
 #define PKRAM_FMT_MAX_INDEX	(1ULL << 32)	/* pages per stream (16 TiB) */
 
 #define PKRAM_FMT_SUPER_MAGIC	0x3142534d41524b50ULL	/* "PKRAMSB1" */
@@ -193,7 +200,7 @@ void pkram_fmt_super_update_crc(struct pkram_fmt_super *sb);
 /*
  * Finds the superblock to restore from and checks it against the pool and
  * the handover token: the primary when it is whole, else (a torn commit)
- * a whole version-2 shadow. Returns 0 and sets *found when it may be
+ * a whole shadow (version 2 on). Returns 0 and sets *found when it may be
  * restored (err->msg then says when the shadow stood in); otherwise fills
  * err (e.g. -ENOENT: no pool found, -ESTALE: token mismatch, -EBADMSG:
  * damaged).

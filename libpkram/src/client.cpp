@@ -9,6 +9,8 @@
 
 namespace pkram {
 
+const size_t object_name_max = PKRAM_OBJ_NAME_MAX;
+
 namespace {
 
 template <typename T> T zeroed_arg()

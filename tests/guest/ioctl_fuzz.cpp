@@ -55,7 +55,7 @@ std::string fuzz_name(bool object)
 		return valid[rng() % std::size(valid)];
 	switch (rng() % 6) {
 	case 0:
-		return std::string(object ? 1023 + rng() % 3 : 63 + rng() % 3, 'n');
+		return std::string(object ? PKRAM_OBJ_NAME_MAX + rng() % 3 : PKRAM_NODE_NAME_MAX + rng() % 3, 'n');
 	case 1: {
 		std::string s(1 + rng() % 12, '\0');
 		for (auto &c : s)

@@ -87,7 +87,7 @@ TEST_F(Pkram, StatusReportsVersionsAndPool)
 	auto st = dev_->status();
 	ASSERT_TRUE(st.ok());
 	EXPECT_EQ(PKRAM_ABI_VERSION, st->abi_version);
-	EXPECT_EQ(2u, st->format_version); // a fresh pool has its superblock shadow
+	EXPECT_EQ(3u, st->format_version); // the shadow, object names to 4095 bytes
 	EXPECT_EQ(256ull << 20, st->pool_bytes);
 	EXPECT_EQ(0x30000000ull, st->pool_base);
 	EXPECT_EQ(st->pool_bytes, st->used_bytes + st->free_bytes);
@@ -196,6 +196,44 @@ TEST_F(Pkram, BadObjectNames)
 	auto o = n.open_object(long_name, {.create = true});
 	ASSERT_FALSE(o.ok());
 	EXPECT_EQ(ENAMETOOLONG, o.error().errnum);
+}
+
+// An object name holds a full path (PATH_MAX less its NUL): created, found
+// by name, described, listed and renamed whole.
+TEST_F(Pkram, PathLongObjectNames)
+{
+	auto n = node("pathnames");
+	std::string path;
+	for (int i = 0; path.size() < PKRAM_OBJ_NAME_MAX; i++)
+		path += std::string(250, static_cast<char>('a' + i % 26)) + "/";
+	path.resize(PKRAM_OBJ_NAME_MAX);
+	path.back() = 'f';
+	ASSERT_EQ(4095u, path.size());
+	auto o = n.open_object(path, {.create = true});
+	ASSERT_TRUE(o.ok()) << o.error().what();
+	ASSERT_TRUE(o->pwrite_all("deep", 4, 0).ok());
+	auto info = o->info();
+	ASSERT_TRUE(info.ok()) << info.error().what();
+	EXPECT_EQ(path, info->name);
+	auto again = n.open_object(path);
+	ASSERT_TRUE(again.ok()) << again.error().what();
+	auto list = n.objects();
+	ASSERT_TRUE(list.ok()) << list.error().what();
+	ASSERT_EQ(1u, list->size());
+	EXPECT_EQ(path, list->front().name);
+	std::string moved = path;
+	moved.back() = 'g';
+	ASSERT_TRUE(n.rename_object(path, moved).ok());
+	EXPECT_EQ(moved, n.objects()->front().name);
+	// A caller with a buffer for the old limit learns the length it needs.
+	pkram_obj_stat st{};
+	char small[1024];
+	st.size = sizeof(st);
+	st.name = reinterpret_cast<uintptr_t>(small);
+	st.name_buf_len = sizeof(small);
+	EXPECT_EQ(-1, ioctl(o->fd(), PKRAM_IOC_OBJ_INFO, &st));
+	EXPECT_EQ(ENAMETOOLONG, errno);
+	EXPECT_EQ(4095u, st.name_len);
 }
 
 TEST_F(Pkram, UnknownIoctlIsENOTTY)

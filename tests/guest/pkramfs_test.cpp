@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -427,6 +429,208 @@ TEST(Pkramfs, NameMaxPerComponent)
 	struct stat st;
 	fails_long("stat", stat(path(too_long).c_str(), &st));
 	EXPECT_EQ(0, unlink(path(longest).c_str()));
+}
+
+// Paths to PATH_MAX below the node: a deep tree (16 directories of 240
+// bytes) holds a file whose path is 4095 bytes; one byte more, or a rename
+// that would push a descendant past it, is ENAMETOOLONG and changes nothing.
+TEST(Pkramfs, PathsUpToPathMax)
+{
+	std::vector<int> fds{open(dir().c_str(), O_RDONLY | O_DIRECTORY)};
+	ASSERT_GE(fds.back(), 0);
+	size_t depth = 0;
+	for (int i = 0; i < 16; i++) {
+		const std::string name(240, static_cast<char>('a' + i));
+		ASSERT_EQ(0, mkdirat(fds.back(), name.c_str(), 0755)) << i << ": " << std::strerror(errno);
+		fds.push_back(openat(fds.back(), name.c_str(), O_RDONLY | O_DIRECTORY));
+		ASSERT_GE(fds.back(), 0) << i;
+		depth += name.size() + 1;
+	}
+	ASSERT_EQ(3856u, depth);
+	const std::string file(4095 - depth, 'f'), over(4096 - depth, 'f');
+	int fd = openat(fds.back(), file.c_str(), O_RDWR | O_CREAT | O_EXCL, 0644);
+	ASSERT_GE(fd, 0) << "a 4095-byte path: " << std::strerror(errno);
+	ASSERT_EQ(4, write(fd, "deep", 4));
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(-1, openat(fds.back(), over.c_str(), O_RDWR | O_CREAT, 0644));
+	EXPECT_EQ(ENAMETOOLONG, errno) << "a 4096-byte path";
+	EXPECT_EQ(-1, mkdirat(fds.back(), over.c_str(), 0755));
+	EXPECT_EQ(ENAMETOOLONG, errno);
+	EXPECT_EQ(-1, renameat(fds.back(), file.c_str(), fds.back(), over.c_str()));
+	EXPECT_EQ(ENAMETOOLONG, errno);
+	// Renaming the top directory one byte longer would lengthen every path below it.
+	const std::string top(240, 'a'), longer(241, 'a'), shorter(239, 'a');
+	EXPECT_EQ(-1, rename(path(top).c_str(), path(longer).c_str()));
+	EXPECT_EQ(ENAMETOOLONG, errno) << "a rename that grows a descendant's path";
+	drop_caches();
+	char buf[8] = {};
+	fd = openat(fds.back(), file.c_str(), O_RDONLY);
+	ASSERT_GE(fd, 0) << "still where it was: " << std::strerror(errno);
+	EXPECT_EQ(4, read(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("deep", buf);
+	close(fd);
+	ASSERT_EQ(0, rename(path(top).c_str(), path(shorter).c_str())) << std::strerror(errno);
+	drop_caches();
+	fd = openat(fds.back(), file.c_str(), O_RDONLY);
+	ASSERT_GE(fd, 0) << "found through the renamed directory: " << std::strerror(errno);
+	std::memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4, read(fd, buf, sizeof(buf)));
+	EXPECT_STREQ("deep", buf);
+	close(fd);
+	// Removed from the bottom up, by the fds that reach each level.
+	ASSERT_EQ(0, unlinkat(fds.back(), file.c_str(), 0));
+	for (int i = 15; i >= 0; i--) {
+		close(fds[static_cast<size_t>(i) + 1]);
+		const std::string name = i ? std::string(240, static_cast<char>('a' + i)) : shorter;
+		ASSERT_EQ(0, unlinkat(fds[static_cast<size_t>(i)], name.c_str(), AT_REMOVEDIR)) << i;
+	}
+	close(fds[0]);
+}
+
+// Runs body in a child as uid:gid (no supplementary groups) with umask
+// mask; returns what body found wrong, one line each ("" when nothing).
+std::string as_user(uid_t uid, gid_t gid, mode_t mask, const std::function<std::string()> &body)
+{
+	int fds[2];
+	if (pipe(fds))
+		return "pipe failed";
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		std::string out;
+		if (setgroups(0, nullptr) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+			out = "cannot become the user: " + std::string(std::strerror(errno));
+		else {
+			umask(mask);
+			out = body();
+		}
+		(void)!write(fds[1], out.data(), out.size());
+		_exit(0);
+	}
+	close(fds[1]);
+	std::string got;
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+		got.append(buf, static_cast<size_t>(n));
+	close(fds[0]);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		got += "the child did not exit normally\n";
+	return got;
+}
+
+// "" when call returned want (0, or -1 with errno want_errno), else a line.
+std::string expect_call(const char *what, int rc, int want_errno = 0)
+{
+	int err = rc < 0 ? errno : 0;
+	if ((want_errno == 0 && rc >= 0) || (want_errno && rc == -1 && err == want_errno))
+		return "";
+	return std::string(what) + ": rc " + std::to_string(rc) + " errno " + std::strerror(err) +
+	       ", expected " + (want_errno ? std::strerror(want_errno) : "success") + "\n";
+}
+
+// "" when p's owner and mode are as given, else a line.
+std::string expect_owner_mode(const std::string &p, uid_t uid, gid_t gid, mode_t mode)
+{
+	struct stat st;
+	if (stat(p.c_str(), &st))
+		return p + ": stat failed: " + std::strerror(errno) + "\n";
+	if (st.st_uid == uid && st.st_gid == gid && (st.st_mode & 07777) == mode)
+		return "";
+	char line[512];
+	std::snprintf(line, sizeof(line), "%s: %u:%u %04o, expected %u:%u %04o\n", p.c_str(), st.st_uid,
+		      st.st_gid, st.st_mode & 07777, uid, gid, mode);
+	return line;
+}
+
+// Other users, through allow_other and default_permissions (the kernel
+// checks permissions against what pkramfs reports): new entries belong to
+// the caller with its umask applied (or to the directory's group where it
+// is set-group-ID), and the caller gets EACCES or EPERM where a local file
+// system gives them.
+TEST(Pkramfs, NonRootCallersUnderAllowOther)
+{
+	constexpr uid_t user = 1000;
+	constexpr gid_t group = 1000, other_group = 2000;
+	const std::string shared = path("nr_shared"), priv = path("nr_private"), sticky = path("nr_sticky"),
+			  sgid = path("nr_sgid"), secret = path("nr_secret");
+	ASSERT_EQ(0, mkdir(shared.c_str(), 0777));
+	ASSERT_EQ(0, chmod(shared.c_str(), 0777));
+	ASSERT_EQ(0, mkdir(priv.c_str(), 0700));
+	ASSERT_EQ(0, mkdir(sticky.c_str(), 0777));
+	ASSERT_EQ(0, chmod(sticky.c_str(), 01777));
+	ASSERT_EQ(0, mkdir(sgid.c_str(), 0777));
+	ASSERT_EQ(0, chown(sgid.c_str(), 0, other_group));
+	ASSERT_EQ(0, chmod(sgid.c_str(), 02777));
+	write_file(secret, "root only");
+	ASSERT_EQ(0, chmod(secret.c_str(), 0600));
+	write_file(sticky + "/roots", "r");
+	ASSERT_EQ(0, chmod((sticky + "/roots").c_str(), 0666));
+
+	EXPECT_EQ("", as_user(user, group, 022, [&] {
+		std::string out;
+		int fd = open((shared + "/f").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);
+		out += expect_call("create in a 0777 directory", fd);
+		if (fd >= 0)
+			out += expect_call("write own file", static_cast<int>(write(fd, "mine", 4)) - 4);
+		close(fd);
+		out += expect_owner_mode(shared + "/f", user, group, 0644);
+		out += expect_call("mkdir", mkdir((shared + "/d").c_str(), 0777));
+		out += expect_owner_mode(shared + "/d", user, group, 0755);
+		out += expect_call("symlink", symlink("f", (shared + "/l").c_str()));
+		struct stat st;
+		if (lstat((shared + "/l").c_str(), &st) || st.st_uid != user || st.st_gid != group)
+			out += "the symlink does not belong to the caller\n";
+		out += expect_call("mkfifo", mkfifo((shared + "/p").c_str(), 0666));
+		out += expect_owner_mode(shared + "/p", user, group, 0644);
+		umask(077);
+		fd = open((shared + "/private").c_str(), O_WRONLY | O_CREAT, 0666);
+		out += expect_call("create with umask 077", fd);
+		close(fd);
+		out += expect_owner_mode(shared + "/private", user, group, 0600);
+		umask(022);
+
+		out += expect_call("create in root's 0700 directory",
+				   open((priv + "/x").c_str(), O_WRONLY | O_CREAT, 0644), EACCES);
+		out += expect_call("list root's 0700 directory", access(priv.c_str(), R_OK), EACCES);
+		out += expect_call("read root's 0600 file", open(secret.c_str(), O_RDONLY), EACCES);
+		out += expect_call("truncate root's file", truncate(secret.c_str(), 0), EACCES);
+		out += expect_call("chmod root's file", chmod(secret.c_str(), 0666), EPERM);
+		out += expect_call("chown root's file", chown(secret.c_str(), user, group), EPERM);
+		const struct timespec epoch[2] = {};
+		out += expect_call("touch root's file with times", utimensat(AT_FDCWD, secret.c_str(), epoch, 0),
+				   EPERM);
+		out += expect_call("touch root's file to now", utimensat(AT_FDCWD, secret.c_str(), nullptr, 0),
+				   EACCES);
+		out += expect_call("give own file away", chown((shared + "/f").c_str(), 0, -1), EPERM);
+		out += expect_call("chgrp own file to a group not held",
+				   chown((shared + "/f").c_str(), -1, other_group), EPERM);
+		out += expect_call("chmod own file", chmod((shared + "/f").c_str(), 0444));
+		out += expect_call("write own 0444 file", open((shared + "/f").c_str(), O_WRONLY), EACCES);
+		out += expect_call("remove root's file from a sticky directory",
+				   unlink((sticky + "/roots").c_str()), EPERM);
+		out += expect_call("rename root's file in a sticky directory",
+				   rename((sticky + "/roots").c_str(), (sticky + "/moved").c_str()), EPERM);
+		fd = open((sticky + "/mine").c_str(), O_WRONLY | O_CREAT, 0644);
+		out += expect_call("create in a sticky directory", fd);
+		close(fd);
+		out += expect_call("remove own file from a sticky directory", unlink((sticky + "/mine").c_str()));
+		fd = open((sgid + "/f").c_str(), O_WRONLY | O_CREAT, 0644);
+		out += expect_call("create in a set-group-ID directory", fd);
+		close(fd);
+		out += expect_owner_mode(sgid + "/f", user, other_group, 0644);
+		out += expect_call("mkdir in a set-group-ID directory", mkdir((sgid + "/d").c_str(), 0755));
+		out += expect_owner_mode(sgid + "/d", user, other_group, 02755);
+		return out;
+	}));
+	// What the other user made is what root sees, after the kernel forgot it.
+	drop_caches();
+	EXPECT_EQ(user, fresh_statx(shared + "/f").stx_uid);
+	EXPECT_EQ("mine", read_file(shared + "/f"));
+	EXPECT_EQ("root only", read_file(secret));
+	EXPECT_EQ("r", read_file(sticky + "/roots"));
+	EXPECT_EQ(other_group, fresh_statx(sgid + "/d").stx_gid);
 }
 
 // link(2): one file under two names (one inode, st_nlink 2), surviving the

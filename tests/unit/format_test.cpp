@@ -2,6 +2,7 @@
 // each kind of damage is rejected with a message and leaves the map untouched.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -232,6 +233,26 @@ std::vector<ObjectSpec> many_objects(int n = 300)
 	return objs;
 }
 
+// Object names hold a full path (PATH_MAX less its NUL): one of 4095 bytes
+// spans two metadata blocks and comes back whole.
+TEST(Format, PathLongObjectNamesRoundTrip)
+{
+	std::string path;
+	while (path.size() < PKRAM_FMT_OBJ_NAME_MAX)
+		path += std::string(std::min<size_t>(200, PKRAM_FMT_OBJ_NAME_MAX - path.size()), 'd') + "/";
+	path.resize(PKRAM_FMT_OBJ_NAME_MAX - 1);
+	path += "f";
+	ASSERT_EQ(4095u, path.size());
+	Pool p;
+	u64 head = p.write_node("deep", {{"first", {4096, 0}, {{0, 0, 100, 1}}}, {path, {4096, 0}, {{0, 0, 101, 1}}}});
+	EXPECT_NE(0u, p.block(head)->next);
+	pkram_fmt_error err{};
+	Loaded got;
+	ASSERT_EQ(0, load(p, head, err, &got)) << err.msg;
+	ASSERT_EQ(2u, got.objects.size());
+	EXPECT_EQ(path, got.objects[1]);
+}
+
 TEST(Format, ManyObjectsSpanSeveralBlocks)
 {
 	Pool p;
@@ -301,9 +322,31 @@ TEST(Format, DamagedSuperblockIsRejected)
 	pkram_fmt_super_update_crc(sb);
 	p.found(0x1234, -EINVAL);
 	sb->pool_size /= 2;
-	sb->version = 3;
-	pkram_fmt_super_update_crc(sb);
-	p.found(0x1234, -EPROTO);
+	for (u32 version : {0u, PKRAM_FMT_VERSION + 1u}) {
+		sb->version = version;
+		pkram_fmt_super_update_crc(sb);
+		p.found(0x1234, -EPROTO);
+	}
+}
+
+// Pools of every older version are still restored, and a version 2 shadow
+// (written by the module before names grew) still stands in for its primary.
+TEST(Format, OlderVersionsAreRestored)
+{
+	for (u32 version = PKRAM_FMT_VERSION_UNSHADOWED; version <= PKRAM_FMT_VERSION; version++) {
+		Pool p;
+		p.write_super(0, 0x1234, {}, version);
+		const pkram_fmt_super *sb = p.found(0x1234);
+		ASSERT_NE(nullptr, sb) << version;
+		EXPECT_EQ(version, sb->version);
+	}
+	Pool p;
+	p.write_super(1, 0x1234, {0x2000}, PKRAM_FMT_VERSION_SHADOWED);
+	std::memcpy(p.mem_.data(), p.mem_.data() + PKRAM_FMT_PAGE_SIZE, PKRAM_FMT_PAGE_SIZE);
+	p.tear(0);
+	const pkram_fmt_super *sb = p.found(0x1234);
+	ASSERT_NE(nullptr, sb);
+	EXPECT_EQ(pkram_fmt_super_copy(&p.pool_, 1), sb);
 }
 
 // A kexec after the shadow of a commit was written, before the primary: the
@@ -481,6 +524,15 @@ TEST(Format, BadNamesAreRejected)
 	expect_rejected(p, head, -EBADMSG, "bad name");
 }
 
+// A name record longer than the format allows is damage, not a buffer overrun.
+TEST(Format, OverlongObjectNameIsRejected)
+{
+	Pool p;
+	std::string name(PKRAM_FMT_OBJ_NAME_MAX + 1, 'n');
+	u64 head = p.write_node("n", {{name, {4096, 0}, {{0, 0, 100, 1}}}});
+	expect_rejected(p, head, -EBADMSG, "bad record");
+}
+
 TEST(Format, DataPageCountMustMatch)
 {
 	Pool p;
@@ -541,6 +593,10 @@ TEST(Names, ObjectPaths)
 	EXPECT_EQ(0, pkram_fmt_check_obj_name("..hidden", 8));
 	for (const char *bad : {"/a", "a/", "a//b", ".", "..", "a/./b", "a/../b", "../a"})
 		EXPECT_EQ(-EINVAL, pkram_fmt_check_obj_name(bad, std::strlen(bad))) << bad;
+	std::string longest(PKRAM_FMT_OBJ_NAME_MAX, 'p');
+	EXPECT_EQ(0, pkram_fmt_check_obj_name(longest.data(), longest.size()));
+	longest += 'p';
+	EXPECT_EQ(-ENAMETOOLONG, pkram_fmt_check_obj_name(longest.data(), longest.size()));
 }
 
 TEST(Bitmap, FindsAlignedRuns)

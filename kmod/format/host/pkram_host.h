@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef uint8_t u8;
@@ -23,5 +24,7 @@ typedef uint64_t u64;
 #define popcount64(x)	__builtin_popcountll(x)
 #define ctz64(x)	__builtin_ctzll(x)
 #define pkram_fmt_yield()	do { } while (0)
+#define pkram_fmt_alloc(n)	malloc(n)
+#define pkram_fmt_free(p)	free(p)
 
 #endif /* PKRAM_HOST_H */

@@ -21,6 +21,8 @@ enum class Stream { pages, bytes };
 
 // The pool's page: the unit of its extents and accounting (statfs's block).
 constexpr uint32_t pool_page_size = 4096;
+// The longest object name, a path below the node (the UAPI's PKRAM_OBJ_NAME_MAX).
+extern const size_t object_name_max;
 
 struct PoolStatus {
 	uint32_t abi_version = 0;

@@ -25,8 +25,8 @@ stage_1() {
 	pk_expect_fail "a sealed node is read-only" "Read-only file system" touch /mnt/more
 	umount /mnt
 
-	# The all-nodes tree.
-	mount -t fuse.pkramfs none /pkram
+	# The all-nodes tree, open to other users (the POSIX tests run some as uid 1000).
+	mount -t fuse.pkramfs -o allow_other none /pkram
 	# shellcheck disable=SC2012 # what ls shows is what is tested
 	pk_expect_eq "ls /pkram" "nodes status" "$(ls /pkram | tr '\n' ' ' | sed 's/ $//')"
 	mkdir /pkram/nodes/work
@@ -37,6 +37,13 @@ stage_1() {
 	mkdir /pkram/nodes/work/links
 	echo linked >/pkram/nodes/work/links/a
 	ln /pkram/nodes/work/links/a /pkram/nodes/work/links/b
+	# And a path of 3,000 bytes (object names were limited to 1,023).
+	local deep=/pkram/nodes/work/deep
+	for _ in $(seq 12); do deep+=/$(printf 'd%.0s' $(seq 249)); done
+	mkdir -p "$deep"
+	echo "a deep file" >"$deep/file"
+	local below=${deep#/pkram/nodes/work/}/file
+	pk_expect_eq "the deep file's path below the node, in bytes" 3009 "${#below}"
 	pk_expect_eq "status is readable" "mytmpfs work" \
 		"$(jq -r '[.nodes[].name] | join(" ")' /pkram/status)"
 	setfattr -n user.pkram.seal -v checksum /pkram/nodes/work
@@ -101,6 +108,8 @@ stage_2() {
 	pk_cli restore --no-progress work /tmp/work
 	pk_expect_eq "pkram-cli restore makes it a hard link" "2 $(stat -c %i /tmp/work/links/a)" \
 		"$(stat -c '%h %i' /tmp/work/links/b)"
+	pk_expect_eq "pkram-cli restore brings the 3,009-byte path back" "a deep file" \
+		"$(cat /tmp/work/deep/*/*/*/*/*/*/*/*/*/*/*/*/file)"
 	# The seed, steps 6-7.
 	mount -t fuse.pkramfs -o pkram=mytmpfs none /mnt
 	pk_expect_eq "the seed's file has its md5 after kexec" "$(cat "$PKRAM_RESULTS/seed-md5")" \

@@ -94,10 +94,11 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define PKRAM_ABI_VERSION	2	/* 2: POOL_ADOPT, POOL_DISCARD, status.stale_* */
+/* 2: POOL_ADOPT, POOL_DISCARD, status.stale_*; 3: object names to 4095 bytes */
+#define PKRAM_ABI_VERSION	3
 
 #define PKRAM_NODE_NAME_MAX	63	/* bytes; no '/', no NUL, not "." or ".." */
-#define PKRAM_OBJ_NAME_MAX	1023	/* bytes; a relative path, no "."/".." parts */
+#define PKRAM_OBJ_NAME_MAX	4095	/* bytes (1023 before ABI 3); a relative path, no "."/".." parts */
 #define PKRAM_MAX_NODES		496	/* sealed nodes one handover can carry */
 #define PKRAM_OBJ_MAX_SIZE	(1ULL << 44)	/* 16 TiB per stream */
 
