@@ -3,6 +3,8 @@
 // (scenario corrupt_random). Runs while the module is not loaded.
 //
 //   pkram_corrupt BASE SIZE SEED
+//   pkram_corrupt layout      the format's offsets as shell assignments, for
+//                             scenarios that damage chosen fields (corrupt_node)
 //
 // Prints one line: "target=NODE|super kind=KIND detail...". Mutations: bit
 // flips anywhere in a metadata block; header fields of a block (next pointing
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include <cinttypes>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -201,10 +204,24 @@ int run(u64 seed)
 
 } // namespace
 
+// Offsets from the format header, so a shell scenario names fields, not numbers.
+void print_layout()
+{
+	std::printf("fmt_page_size=%u\n", PKRAM_FMT_PAGE_SIZE);
+	std::printf("fmt_super_nr_nodes=%zu\n", offsetof(pkram_fmt_super, nr_nodes));
+	std::printf("fmt_super_node=%zu\n", offsetof(pkram_fmt_super, node));
+	std::printf("fmt_block_next=%zu\n", offsetof(pkram_fmt_block, next));
+	std::printf("fmt_block_payload=%zu\n", offsetof(pkram_fmt_block, payload));
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !std::strcmp(argv[1], "layout")) {
+		print_layout();
+		return 0;
+	}
 	if (argc != 4) {
-		std::fprintf(stderr, "usage: pkram_corrupt BASE SIZE SEED\n");
+		std::fprintf(stderr, "usage: pkram_corrupt BASE SIZE SEED | pkram_corrupt layout\n");
 		return 2;
 	}
 	u64 base = std::stoull(argv[1], nullptr, 0);
