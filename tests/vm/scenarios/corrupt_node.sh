@@ -6,6 +6,10 @@
 # the middle of a commit leaves it, is replaced by its shadow (page 1).
 POOL_BASE=$((0x30000000))
 
+fmt() { # NAME: an offset of the format (fmt_super_node, ...), from its header
+	"$PKRAM_BUILD/tests/pkram_corrupt" layout | sed -n "s/^$1=//p"
+}
+
 pool_uint() { # BYTES OFFSET: the little-endian integer at a pool offset
 	dd if=/dev/mem bs=1 skip=$((POOL_BASE + $2)) count="$1" status=none | od -An -t "u$1" | tr -d ' '
 }
@@ -31,14 +35,12 @@ stage_1() {
 
 stage_2() {
 	# Before the module loads, damage the second metadata block of beta (node 1).
-	# The format's offsets (fmt_super_nr_nodes, fmt_block_next, ...), from its header.
-	eval "$("$PKRAM_BUILD/tests/pkram_corrupt" layout)"
-	pk_expect_eq "superblock lists four nodes" 4 "$(pool_uint 4 "$fmt_super_nr_nodes")"
-	local head second
-	head=$(pool_uint 8 $((fmt_super_node + 8))) # node[1]: beta
-	second=$(pool_uint 8 $((head + fmt_block_next)))
+	pk_expect_eq "superblock lists four nodes" 4 "$(pool_uint 4 "$(fmt fmt_super_nr_nodes)")"
+	local head second page
+	head=$(pool_uint 8 $(($(fmt fmt_super_node) + 8))) # node[1]: beta
+	second=$(pool_uint 8 $((head + $(fmt fmt_block_next))))
 	pk_check "beta's chain has a second block" test "$second" -gt 0
-	printf '\x5a' | dd of=/dev/mem bs=1 seek=$((POOL_BASE + second + fmt_block_payload + 168)) conv=notrunc status=none
+	printf '\x5a' | dd of=/dev/mem bs=1 seek=$((POOL_BASE + second + $(fmt fmt_block_payload) + 168)) conv=notrunc status=none
 	# and one byte of delta's data
 	local marker
 	dd if=/dev/mem of=/tmp/pool.img bs=1M skip=$((POOL_BASE >> 20)) count=256 status=none
@@ -47,8 +49,9 @@ stage_2() {
 	pk_check "delta's data is in the pool" test -n "$marker"
 	printf 'X' | dd of=/dev/mem bs=1 seek=$((POOL_BASE + marker)) conv=notrunc status=none
 	# and tear the superblock's primary: its second half overwritten
-	head -c $((fmt_page_size / 2)) /dev/zero | tr '\0' 'Z' |
-		dd of=/dev/mem bs=1 seek=$((POOL_BASE + fmt_page_size / 2)) conv=notrunc status=none
+	page=$(fmt fmt_page_size)
+	head -c $((page / 2)) /dev/zero | tr '\0' 'Z' |
+		dd of=/dev/mem bs=1 seek=$((POOL_BASE + page / 2)) conv=notrunc status=none
 	pk_load_module
 	pk_check "the torn primary superblock is replaced by its shadow" \
 		grep -q "pkram: the superblock's primary copy is damaged (checksum mismatch): restored from its shadow" <(dmesg)
