@@ -44,27 +44,38 @@ using pkram::Status;
 
 std::atomic<bool> exiting{false};
 
-const char *op_names[PKRAM_OP_MAX] = {"seal", "restore node", "module load", "object read",
-				      "object write", "free", "pkram-cli restore file"};
-const char *lock_names[PKRAM_LOCK_MAX] = {"LRU (lruvec->lru_lock)", "page-cache xarray (i_pages)",
-					  "other"};
+const char *op_names[PKRAM_OP_MAX] = {"seal",         "restore node", "module load",           "object read",
+				      "object write", "free",         "pkram-cli restore file"};
+const char *lock_names[PKRAM_LOCK_MAX] = {"LRU (lruvec->lru_lock)", "page-cache xarray (i_pages)", "other"};
 
 // Kernel functions whose presence on the stack of a contended lock names its class.
 const std::vector<std::string> lru_functions = {
-	"folio_lruvec_lock", "folio_lruvec_lock_irq", "folio_lruvec_lock_irqsave", "folio_batch_move_lru",
-	"lru_add_drain_cpu", "release_pages", "__page_cache_release", "folio_isolate_lru",
-	"move_folios_to_lru", "shrink_active_list", "isolate_lru_folios", "check_move_unevictable_folios",
+	"folio_lruvec_lock",    "folio_lruvec_lock_irq", "folio_lruvec_lock_irqsave",
+	"folio_batch_move_lru", "lru_add_drain_cpu",     "release_pages",
+	"__page_cache_release", "folio_isolate_lru",     "move_folios_to_lru",
+	"shrink_active_list",   "isolate_lru_folios",    "check_move_unevictable_folios",
 };
 const std::vector<std::string> xarray_functions = {
-	"__filemap_add_folio", "filemap_add_folio", "shmem_add_to_page_cache", "__filemap_remove_folio",
-	"filemap_remove_folio", "delete_from_page_cache_batch", "shmem_delete_from_page_cache",
-	"__folio_mark_dirty", "__folio_start_writeback", "__folio_end_writeback", "filemap_map_pages",
-	"shmem_replace_folio", "page_cache_delete", "find_lock_entries", "folio_mark_dirty",
+	"__filemap_add_folio",
+	"filemap_add_folio",
+	"shmem_add_to_page_cache",
+	"__filemap_remove_folio",
+	"filemap_remove_folio",
+	"delete_from_page_cache_batch",
+	"shmem_delete_from_page_cache",
+	"__folio_mark_dirty",
+	"__folio_start_writeback",
+	"__folio_end_writeback",
+	"filemap_map_pages",
+	"shmem_replace_folio",
+	"page_cache_delete",
+	"find_lock_entries",
+	"folio_mark_dirty",
 };
 
 struct Options {
-	double interval = 0;  // seconds; 0: only a summary at exit
-	double duration = 0;  // seconds; 0: until Ctrl-C
+	double interval = 0; // seconds; 0: only a summary at exit
+	double duration = 0; // seconds; 0: until Ctrl-C
 	bool timestamps = false;
 	bool millis = false;
 	bool micros = false;
@@ -87,8 +98,8 @@ int libbpf_print_all(enum libbpf_print_level, const char *fmt, va_list args)
 }
 
 // [start, end) of each named kernel text symbol, from /proc/kallsyms.
-Result<std::map<std::string, std::pair<uint64_t, uint64_t>>> kernel_ranges(
-	const std::vector<std::string> &names)
+Result<std::map<std::string, std::pair<uint64_t, uint64_t>>>
+kernel_ranges(const std::vector<std::string> &names)
 {
 	std::ifstream in("/proc/kallsyms");
 	if (!in)
@@ -167,14 +178,16 @@ class PendingKprobe {
 		attr.config = id;
 		attr.sample_period = 1;
 		attr.wakeup_events = 1;
-		int fd = static_cast<int>(syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
+		int fd = static_cast<int>(
+			syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC));
 		if (fd < 0)
 			return make_error(errno, "open perf event for " + event);
 		k.fd_ = fd;
 		return k;
 	}
 	PendingKprobe() = default;
-	PendingKprobe(PendingKprobe &&o) noexcept : event_(std::move(o.event_)), fd_(std::exchange(o.fd_, -1)) {}
+	PendingKprobe(PendingKprobe &&o) noexcept : event_(std::move(o.event_)), fd_(std::exchange(o.fd_, -1))
+	{}
 	PendingKprobe &operator=(PendingKprobe &&) = delete;
 	~PendingKprobe()
 	{
@@ -331,7 +344,9 @@ void print_hist(const char *title, const pkram_hist &h, const Options &o)
 	uint64_t div = o.millis ? 1000000 : o.micros ? 1000 : 1;
 	std::printf("\n%s: %llu calls, avg %.1f %s, max %.1f %s", title,
 		    static_cast<unsigned long long>(h.count),
-		    h.count ? static_cast<double>(h.sum_ns) / static_cast<double>(h.count) / static_cast<double>(div) : 0.0,
+		    h.count ? static_cast<double>(h.sum_ns) / static_cast<double>(h.count) /
+				      static_cast<double>(div)
+			    : 0.0,
 		    unit, static_cast<double>(h.max_ns) / static_cast<double>(div), unit);
 	if (h.bytes)
 		std::printf(", %llu bytes", static_cast<unsigned long long>(h.bytes));
@@ -391,7 +406,8 @@ void print_all(pkram_trace_bpf *skel, Snapshots &before, const Options &o, const
 	}
 	std::printf("\n== %s ==\n", heading);
 	bool any = print_changes(now.ops, before.ops, op_names, PKRAM_OP_MAX, "", o);
-	any |= print_changes(now.spins, before.spins, lock_names, PKRAM_LOCK_MAX, "spinlock wait (slow path), ", o);
+	any |= print_changes(now.spins, before.spins, lock_names, PKRAM_LOCK_MAX,
+			     "spinlock wait (slow path), ", o);
 	any |= print_changes(now.locks, before.locks, lock_names, PKRAM_LOCK_MAX,
 			     skel->bss->spin_probed ? "other lock contention (tracepoints), "
 						    : "lock contention (tracepoints), ",
@@ -418,7 +434,8 @@ int run(const Options &o, const char *argv0)
 			std::fprintf(stderr, "pkram-trace: %s\n", ranges.error().what().c_str());
 			return 1;
 		}
-		set_ranges(*ranges, lru_functions, t.skel->rodata->lru_lo, t.skel->rodata->lru_hi, o.verbose, "LRU");
+		set_ranges(*ranges, lru_functions, t.skel->rodata->lru_lo, t.skel->rodata->lru_hi, o.verbose,
+			   "LRU");
 		set_ranges(*ranges, xarray_functions, t.skel->rodata->xa_lo, t.skel->rodata->xa_hi, o.verbose,
 			   "xarray");
 	}
@@ -434,8 +451,9 @@ int run(const Options &o, const char *argv0)
 	bool spin_probe = !o.no_locks && !o.no_spin_probe &&
 			  libbpf_find_vmlinux_btf_id(spin_slowpath, BPF_TRACE_FENTRY) >= 0;
 	if (!spin_probe && !o.no_locks && !o.no_spin_probe)
-		std::fprintf(stderr, "pkram-trace: %s is not in the kernel's BTF: spinlock waits come from the "
-				     "lock:contention tracepoints only\n",
+		std::fprintf(stderr,
+			     "pkram-trace: %s is not in the kernel's BTF: spinlock waits come from the "
+			     "lock:contention tracepoints only\n",
 			     spin_slowpath);
 	bpf_program__set_autoload(t.skel->progs.on_spin_wait, spin_probe);
 	bpf_program__set_autoload(t.skel->progs.on_spin_acquired, spin_probe);
@@ -466,8 +484,9 @@ int run(const Options &o, const char *argv0)
 			t.links.push_back(entry_link);
 			t.skel->bss->spin_probed = true;
 		} else {
-			std::fprintf(stderr, "pkram-trace: cannot probe %s (%s): spinlock waits come from the "
-					     "lock:contention tracepoints only\n",
+			std::fprintf(stderr,
+				     "pkram-trace: cannot probe %s (%s): spinlock waits come from the "
+				     "lock:contention tracepoints only\n",
 				     spin_slowpath, std::strerror(errno));
 			bpf_link__destroy(exit_link);
 		}
@@ -502,7 +521,8 @@ int run(const Options &o, const char *argv0)
 		}
 		t.links.push_back(link);
 	} else {
-		std::fprintf(stderr, "pkram-trace: pkram-cli not found: no per-file restore latency (--cli)\n");
+		std::fprintf(stderr,
+			     "pkram-trace: pkram-cli not found: no per-file restore latency (--cli)\n");
 	}
 	bool attached = t.try_attach_module();
 	std::printf("Tracing pkram%s (maps pinned in %s)... Ctrl-C to end.\n",
@@ -538,8 +558,9 @@ int run(const Options &o, const char *argv0)
 int main(int argc, char **argv)
 {
 	Options o;
-	CLI::App app{"pkram-trace: latency of pkram operations (seal, restore, load, read, write, free, "
-		     "pkram-cli restore per file) and lock contention per class (LRU, page-cache xarray, other)"};
+	CLI::App app{
+		"pkram-trace: latency of pkram operations (seal, restore, load, read, write, free, "
+		"pkram-cli restore per file) and lock contention per class (LRU, page-cache xarray, other)"};
 	app.set_version_flag("--version", std::string("pkram-trace ") + PKRAM_VERSION);
 	app.add_option("-i,--interval", o.interval, "print the histograms of each interval (seconds)");
 	app.add_option("-d,--duration", o.duration, "stop after this many seconds");
@@ -548,14 +569,16 @@ int main(int argc, char **argv)
 	app.add_flag("-u,--microseconds", o.micros, "histograms in microseconds")->excludes(ms);
 	app.add_flag("-v,--verbose", o.verbose, "libbpf debug output and the functions found per lock class");
 	app.add_flag("--no-locks", o.no_locks, "do not trace lock contention");
-	app.add_flag("--no-spin-probe", o.no_spin_probe,
-		     "time spinlocks through the lock:contention tracepoints only (they miss the first waiters), "
-		     "not by probing the qspinlock slow path");
+	app.add_flag(
+		"--no-spin-probe", o.no_spin_probe,
+		"time spinlocks through the lock:contention tracepoints only (they miss the first waiters), "
+		"not by probing the qspinlock slow path");
 	app.add_option("--pin-dir", o.pin_dir, "where the maps are pinned")->capture_default_str();
 	app.add_option("--cli", o.cli_binary, "the pkram-cli binary whose USDT probe to trace");
 	app.add_flag("--unpin", o.unpin, "remove the pinned maps at exit");
-	app.footer("Counters in the pinned maps only go up; each run prints what happened during it.\n"
-		   "Exit status: 0 success, 1 the BPF programs could not be loaded or attached, 2 bad usage.");
+	app.footer(
+		"Counters in the pinned maps only go up; each run prints what happened during it.\n"
+		"Exit status: 0 success, 1 the BPF programs could not be loaded or attached, 2 bad usage.");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {

@@ -25,15 +25,16 @@ int run_adopt(const Context &ctx)
 				     .dump(2)
 			  << "\n";
 	} else {
-		std::printf("adopted %u nodes (%u with their data verified against their checksums, %u unverified), "
+		std::printf("adopted %u nodes (%u with their data verified against their checksums, %u "
+			    "unverified), "
 			    "refused %u\n",
-			    rep->restored_nodes, rep->verified_nodes, rep->restored_nodes - rep->verified_nodes,
-			    rep->rejected_nodes);
+			    rep->restored_nodes, rep->verified_nodes,
+			    rep->restored_nodes - rep->verified_nodes, rep->rejected_nodes);
 	}
 	if (!rep->rejected_nodes)
 		return Exit::ok;
 	return report(make_error(0, "adopt: " + std::to_string(rep->rejected_nodes) +
-				       " nodes refused (the kernel log names each and why)"));
+					    " nodes refused (the kernel log names each and why)"));
 }
 
 } // namespace
@@ -41,8 +42,9 @@ int run_adopt(const Context &ctx)
 void setup_adopt(CLI::App &app, Context &ctx)
 {
 	auto *cmd = app.add_subcommand(
-		"adopt", "restore the stale pool the module kept at load (after a warm reset or a kexec without "
-			 "the token): nodes are validated, those sealed with checksums verified first");
+		"adopt",
+		"restore the stale pool the module kept at load (after a warm reset or a kexec without "
+		"the token): nodes are validated, those sealed with checksums verified first");
 	cmd->footer("Exit status: 0 every node adopted, 1 some refused or no stale pool, 2 bad usage.");
 	cmd->callback([&ctx] { ctx.exit_code = run_adopt(ctx); });
 }

@@ -25,8 +25,7 @@ int run_cat(const Context &ctx, const NodeArgs &args)
 	if (!opened)
 		return report(opened.error());
 	Node &node = opened->node;
-	auto obj = node.open_object(args.object,
-				     {.stream = args.bytes ? Stream::bytes : Stream::pages});
+	auto obj = node.open_object(args.object, {.stream = args.bytes ? Stream::bytes : Stream::pages});
 	if (!obj)
 		return report(obj.error());
 	std::vector<char> buf(1 << 20);

@@ -52,7 +52,8 @@ Status run_program(const std::vector<std::string> &argv)
 			return errno_error("wait for " + argv[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return make_error(0, argv[0] + " failed (exit status " +
-					     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+					     std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+					     ")");
 	return {};
 }
 

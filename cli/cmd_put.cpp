@@ -22,8 +22,8 @@ int run_put(const Context &ctx, const PutArgs &args)
 	if (!opened)
 		return report(opened.error());
 	Node &node = opened->node;
-	auto obj = node.open_object(args.object, {.stream = args.bytes ? Stream::bytes : Stream::pages,
-						   .create = true});
+	auto obj = node.open_object(args.object,
+				    {.stream = args.bytes ? Stream::bytes : Stream::pages, .create = true});
 	if (!obj)
 		return report(obj.error());
 	std::vector<char> buf(1 << 20);

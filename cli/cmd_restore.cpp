@@ -11,9 +11,10 @@ void setup_restore(CLI::App &app, Context &ctx)
 	cmd->add_option("DIR", args->dir, "target directory (created if missing)")->required();
 	add_tree_options(cmd, *args);
 	auto through_mapping = std::make_shared<bool>(false);
-	cmd->add_flag("--through-mapping", *through_mapping,
-		      "fill each big file through one shared mapping: the threads' page faults insert its pages "
-		      "in parallel (the seed's restore; slower than write(2) under emulation)");
+	cmd->add_flag(
+		"--through-mapping", *through_mapping,
+		"fill each big file through one shared mapping: the threads' page faults insert its pages "
+		"in parallel (the seed's restore; slower than write(2) under emulation)");
 	cmd->callback([&ctx, args, through_mapping] {
 		auto dev = open_device(ctx);
 		if (!dev) {
@@ -24,8 +25,7 @@ void setup_restore(CLI::App &app, Context &ctx)
 					  {.threads = args->threads,
 					   .progress = progress_bar("restoring", args->progress),
 					   .through_mapping = *through_mapping});
-		ctx.exit_code = stats ? print_stats(ctx, "restored", *args, *stats)
-				      : report(stats.error());
+		ctx.exit_code = stats ? print_stats(ctx, "restored", *args, *stats) : report(stats.error());
 	});
 }
 

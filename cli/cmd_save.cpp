@@ -22,8 +22,8 @@ void setup_save(CLI::App &app, Context &ctx)
 				       {.data_crc = args->checksum,
 					.threads = args->threads,
 					.progress = progress_bar("saving", args->progress)});
-		ctx.exit_code = stats ? print_stats(ctx, "saved and sealed", *args, *stats)
-				      : report(stats.error());
+		ctx.exit_code =
+			stats ? print_stats(ctx, "saved and sealed", *args, *stats) : report(stats.error());
 	});
 }
 

@@ -14,7 +14,8 @@ void setup_setup(CLI::App &app, Context &ctx)
 	auto size = std::make_shared<std::string>();
 	auto memmap = std::make_shared<std::string>("/sys/firmware/memmap");
 	auto *cmd = app.add_subcommand(
-		"setup", "pick a free physical range for a pool and print the boot parameters (and GRUB line)");
+		"setup",
+		"pick a free physical range for a pool and print the boot parameters (and GRUB line)");
 	cmd->add_option("--size", *size, "pool size, e.g. 4G or 512M (a multiple of 2 MiB)")->required();
 	cmd->add_option("--memmap", *memmap, "firmware memory map to read")->capture_default_str();
 	cmd->callback([&ctx, size, memmap] {
@@ -30,8 +31,8 @@ void setup_setup(CLI::App &app, Context &ctx)
 		}
 		auto plan = plan_pool(*map, *bytes);
 		if (!plan) {
-			ctx.exit_code = report(make_error(plan.error().errnum,
-							  "setup: " + plan.error().message));
+			ctx.exit_code =
+				report(make_error(plan.error().errnum, "setup: " + plan.error().message));
 			return;
 		}
 		if (ctx.json) {

@@ -31,23 +31,23 @@ int run_status(const Context &ctx, bool nodes_only)
 		std::printf("at load: %u nodes restored, %u rejected%s\n", st->restored_nodes,
 			    st->rejected_nodes, st->stale_discarded ? ", a stale pool was discarded" : "");
 		if (st->stale_held)
-			std::printf("stale pool held untouched: %s; pkram-cli adopt restores it, pkram-cli discard "
+			std::printf("stale pool held untouched: %s; pkram-cli adopt restores it, pkram-cli "
+				    "discard "
 				    "frees it\n",
 				    stale_reason(st->stale_error).c_str());
 	}
 	std::printf("%-24s %-9s %8s %12s\n", "NODE", "STATE", "OBJECTS", "DATA");
 	for (const auto &n : *nodes)
-		std::printf("%-24s %-9s %8u %12s\n", n.name.c_str(),
-			    std::string(to_string(n.state)).c_str(), n.nr_objects,
-			    human_bytes(n.data_bytes).c_str());
+		std::printf("%-24s %-9s %8u %12s\n", n.name.c_str(), std::string(to_string(n.state)).c_str(),
+			    n.nr_objects, human_bytes(n.data_bytes).c_str());
 	return Exit::ok;
 }
 
 void setup_status(CLI::App &app, Context &ctx)
 {
-	auto *status = app.add_subcommand("status", "show the pool (size, use, what happened at load) and its nodes");
+	auto *status = app.add_subcommand("status",
+					  "show the pool (size, use, what happened at load) and its nodes");
 	status->callback([&ctx] { ctx.exit_code = run_status(ctx, false); });
-
 }
 
 } // namespace pkram::cli

@@ -41,7 +41,7 @@ int run_verify(const Context &ctx, const NodeArgs &args)
 			    human_bytes(rep->checked_bytes).c_str(),
 			    rep->bad_extents ? (std::to_string(rep->bad_extents) + " bad extents in " +
 						std::to_string(rep->bad_objects) + " objects")
-						   .c_str()
+						       .c_str()
 					     : "all match");
 	return rep->bad_extents ? Exit::failed : Exit::ok;
 }

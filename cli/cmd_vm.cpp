@@ -76,7 +76,8 @@ int run_vm_run(const Context &ctx, const VmRunArgs &args)
 	if (!info)
 		return report(info.error());
 	if (auto ok = check_vm_ram_size(info->page_size); !ok)
-		return report(make_error(EINVAL, "node '" + args.node + "' holds no VM RAM: " + ok.error().message));
+		return report(make_error(EINVAL,
+					 "node '" + args.node + "' holds no VM RAM: " + ok.error().message));
 	// The VMM inherits the object fd; the node stays open while it runs.
 	int fd = ram->fd();
 	if (::fcntl(fd, F_SETFD, 0))
@@ -102,7 +103,8 @@ void setup_vm(CLI::App &app, Context &ctx)
 	vm->require_subcommand(1);
 
 	auto create = std::make_shared<VmCreateArgs>();
-	auto *c = vm->add_subcommand("create", "create a node with an object 'ram' of SIZE bytes of guest RAM");
+	auto *c =
+		vm->add_subcommand("create", "create a node with an object 'ram' of SIZE bytes of guest RAM");
 	c->add_option("NODE", create->node, "node name")->required();
 	c->add_option("SIZE", create->size, "guest RAM, a multiple of 2 MiB (512M, 4G)")->required();
 	c->add_flag("--prealloc", create->prealloc, "back all of it now (else as the guest touches it)");
@@ -111,7 +113,8 @@ void setup_vm(CLI::App &app, Context &ctx)
 	auto run = std::make_shared<VmRunArgs>();
 	auto *r = vm->add_subcommand(
 		"run", "open NODE's RAM for writing and exec COMMAND (QEMU) with it as the machine's RAM; "
-		       "adds -object memory-backend-file,...,mem-path=/proc/self/fd/N -machine memory-backend=... -m");
+		       "adds -object memory-backend-file,...,mem-path=/proc/self/fd/N -machine "
+		       "memory-backend=... -m");
 	r->add_option("NODE", run->node, "node name")->required();
 	r->add_flag("--dry-run", run->dry_run, "print the command, do not run it");
 	r->add_option("COMMAND", run->command, "the VMM and its arguments, after --")->required();

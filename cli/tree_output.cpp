@@ -22,12 +22,14 @@ TreeProgress progress_bar(const char *verb, bool wanted)
 		if (now - *last < std::chrono::milliseconds(100) && s.bytes < s.total_bytes)
 			return;
 		*last = now;
-		double frac = s.total_bytes ? static_cast<double>(s.bytes) / static_cast<double>(s.total_bytes) : 1.0;
+		double frac = s.total_bytes
+				      ? static_cast<double>(s.bytes) / static_cast<double>(s.total_bytes)
+				      : 1.0;
 		int filled = static_cast<int>(frac * 30);
 		std::fprintf(stderr, "\r%s [%-30s] %3d%% %s / %s, %llu entries", verb,
-			     std::string(static_cast<size_t>(filled), '#').c_str(), static_cast<int>(frac * 100),
-			     human_bytes(s.bytes).c_str(), human_bytes(s.total_bytes).c_str(),
-			     static_cast<unsigned long long>(s.entries));
+			     std::string(static_cast<size_t>(filled), '#').c_str(),
+			     static_cast<int>(frac * 100), human_bytes(s.bytes).c_str(),
+			     human_bytes(s.total_bytes).c_str(), static_cast<unsigned long long>(s.entries));
 	};
 }
 

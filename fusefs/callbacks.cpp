@@ -46,7 +46,10 @@ struct DirHandle {
 	std::vector<DirEntry> entries;
 };
 
-Fs &fs_of(fuse_req_t req) { return *static_cast<Fs *>(fuse_req_userdata(req)); }
+Fs &fs_of(fuse_req_t req)
+{
+	return *static_cast<Fs *>(fuse_req_userdata(req));
+}
 
 // The one rule of replies: helpers compute values or errnos and never reply;
 // each callback's body ends in a Reply, which is either an errno (guarded()
@@ -57,7 +60,10 @@ struct Sent {
 	int result; // what fuse_reply_*() returned
 };
 
-Sent sent(int fuse_reply_result) { return Sent{fuse_reply_result}; }
+Sent sent(int fuse_reply_result)
+{
+	return Sent{fuse_reply_result};
+}
 
 class Reply {
       public:
@@ -84,7 +90,10 @@ template <typename F> void guarded(fuse_req_t req, F &&body)
 	}
 }
 
-Reply reply_ok(fuse_req_t req) { return sent(fuse_reply_err(req, 0)); }
+Reply reply_ok(fuse_req_t req)
+{
+	return sent(fuse_reply_err(req, 0));
+}
 
 // What a callback works on: the inode, its loaded node and its entry.
 struct Target {
@@ -225,7 +234,6 @@ void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info *)
 	});
 }
 
-
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, fuse_file_info *fi)
 {
 	with_writable_entry(req, ino, [&](const Target &t) -> Reply {
@@ -312,8 +320,7 @@ int take(Made &out, pkram::Result<fuse_entry_param> ep)
 
 // Creates an entry of a writable node: its object(s), then the tree; 0 or
 // errno.
-int make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, EntryMeta meta, bool with_data,
-	       Made &out)
+int make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, EntryMeta meta, bool with_data, Made &out)
 {
 	Fs &fs = fs_of(req);
 	std::lock_guard guard(fs.lock);
@@ -428,7 +435,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
 	guarded(req, [&]() -> Reply {
 		Made made;
-		if (int err = make_entry(req, parent, name, new_meta(EntryMeta::Type::file, mode), true, made))
+		if (int err =
+			    make_entry(req, parent, name, new_meta(EntryMeta::Type::file, mode), true, made))
 			return err;
 		auto fh = std::make_unique<FileHandle>();
 		fh->obj = std::move(made.data);
@@ -523,8 +531,8 @@ int resolve_pair(Fs &fs, fuse_ino_t a, fuse_ino_t b, Pair &p)
 	return p.m->writable ? 0 : EROFS;
 }
 
-void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-	       const char *newname, unsigned int flags)
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+	       unsigned int flags)
 {
 	guarded(req, [&]() -> Reply {
 		if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE))
@@ -920,8 +928,7 @@ void op_statfs(fuse_req_t req, fuse_ino_t)
 	});
 }
 
-void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
-		 int flags)
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
 	with_inode(req, ino, [&](const Target &t) -> Reply {
 		auto &[fs, in, m, e] = t;

@@ -12,9 +12,8 @@ namespace pkramfs {
 
 struct Fs {
 	Fs(pkram::Device dev, const std::string &single, bool unseal)
-		: inodes(single), nodes(std::move(dev), single, unseal)
-	{
-	}
+	    : inodes(single), nodes(std::move(dev), single, unseal)
+	{}
 
 	std::mutex lock;
 	InodeTable inodes;

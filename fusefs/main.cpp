@@ -143,4 +143,3 @@ out_args:
 	fuse_opt_free_args(&args);
 	return ret ? 1 : 0;
 }
-

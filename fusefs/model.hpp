@@ -16,9 +16,9 @@ namespace pkramfs {
 struct Entry {
 	pkram::EntryMeta meta;
 	bool has_object = false; // false: a directory implied by its children
-	uint64_t data_size = 0;	 // files: the page stream's size
-	uint64_t ino = 0;	 // pkramfs's inode number, from its first use on
-	uint32_t links = 1;	 // files: the names that reach its data (itself
+	uint64_t data_size = 0;  // files: the page stream's size
+	uint64_t ino = 0;        // pkramfs's inode number, from its first use on
+	uint32_t links = 1;      // files: the names that reach its data (itself
 				 // and the hardlink entries naming it)
 };
 

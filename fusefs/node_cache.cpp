@@ -23,9 +23,8 @@ pkram::Result<Mounted *> NodeCache::mounted(const std::string &name)
 		return tree.error();
 	if (name == single_)
 		tree->find("")->ino = FUSE_ROOT_ID; // the mount's root
-	auto m = std::make_unique<Mounted>(
-		Mounted{std::move(*handle), std::move(*tree), info->state == pkram::NodeState::open,
-			info->state});
+	auto m = std::make_unique<Mounted>(Mounted{std::move(*handle), std::move(*tree),
+						   info->state == pkram::NodeState::open, info->state});
 	auto *raw = m.get();
 	nodes_[name] = std::move(m);
 	return raw;

@@ -24,9 +24,8 @@ class NodeCache {
 	// single: the node of -o pkram=NAME ("": every node); unseal: open it
 	// writable again.
 	NodeCache(pkram::Device dev, std::string single, bool unseal)
-		: dev_(std::move(dev)), single_(std::move(single)), unseal_(unseal)
-	{
-	}
+	    : dev_(std::move(dev)), single_(std::move(single)), unseal_(unseal)
+	{}
 
 	pkram::Device &dev() { return dev_; }
 	const std::string &single() const { return single_; }

@@ -36,8 +36,7 @@ ssize_t io_read(int fd, void *buf, size_t len, void *)
 	ssize_t n = ::read(fd, buf, len);
 	// INIT arrives first and never by splice (libfuse splices only once
 	// the protocol is known).
-	if (n >= static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_init_in)) &&
-	    !init_unique.load()) {
+	if (n >= static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_init_in)) && !init_unique.load()) {
 		fuse_in_header in;
 		std::memcpy(&in, buf, sizeof(in));
 		if (in.opcode == FUSE_INIT) {
@@ -58,7 +57,8 @@ ssize_t io_writev(int fd, struct iovec *iov, int count, void *)
 		fuse_out_header out;
 		std::memcpy(&out, iov[0].iov_base, sizeof(out));
 		if (out.unique == init_unique && out.error == 0) {
-			auto *flags = reinterpret_cast<char *>(iov[1].iov_base) + offsetof(fuse_init_out, flags);
+			auto *flags =
+				reinterpret_cast<char *>(iov[1].iov_base) + offsetof(fuse_init_out, flags);
 			uint32_t f;
 			std::memcpy(&f, flags, sizeof(f));
 			f |= FUSE_HANDLE_KILLPRIV_V2;

@@ -20,9 +20,15 @@ template <typename T> T zeroed_arg()
 	return arg;
 }
 
-uint64_t ptr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
+uint64_t ptr(const void *p)
+{
+	return reinterpret_cast<uintptr_t>(p);
+}
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string quoted(std::string_view s)
+{
+	return "'" + std::string(s) + "'";
+}
 
 // The errno of a failed call, with what the name rules are when it was the name.
 constexpr const char *held_hint =
@@ -117,8 +123,7 @@ Status Object::truncate(uint64_t size)
 
 static ObjectInfo to_object_info(const pkram_obj_stat &st, const char *name)
 {
-	return ObjectInfo{st.id,	 name,		st.page_size, st.byte_size,
-			  st.data_bytes, st.nr_extents, st.nr_huge};
+	return ObjectInfo{st.id, name, st.page_size, st.byte_size, st.data_bytes, st.nr_extents, st.nr_huge};
 }
 
 Result<ObjectInfo> Object::info() const
@@ -166,8 +171,9 @@ Result<VerifyReport> Node::verify() const
 	if (ioctl(fd_.get(), PKRAM_IOC_NODE_VERIFY, &arg)) {
 		int err = errno;
 		if (err == ENODATA)
-			return make_error(err, "verify node " + quoted(name_) +
-						       ": it was not sealed with data checksums (seal --checksum)");
+			return make_error(
+				err, "verify node " + quoted(name_) +
+					     ": it was not sealed with data checksums (seal --checksum)");
 		if (err == EBADMSG)
 			return make_error(err, "verify node " + quoted(name_) +
 						       ": its metadata is damaged (see the kernel log)");
@@ -178,9 +184,12 @@ Result<VerifyReport> Node::verify() const
 
 static NodeInfo to_node_info(const pkram_node_stat &st)
 {
-	return NodeInfo{st.name,	 static_cast<NodeState>(st.state),
-			st.nr_objects,	 st.data_bytes,
-			st.meta_bytes,	 st.open_fds,
+	return NodeInfo{st.name,
+			static_cast<NodeState>(st.state),
+			st.nr_objects,
+			st.data_bytes,
+			st.meta_bytes,
+			st.open_fds,
 			(st.flags & PKRAM_NODE_HAS_DATA_CRC) != 0};
 }
 
@@ -241,7 +250,7 @@ Result<Device> Device::open(const std::string &path)
 	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		int err = errno;
-		std::string hint = err == ENOENT ? " (is the pkram module loaded?)"
+		std::string hint = err == ENOENT   ? " (is the pkram module loaded?)"
 				   : err == EACCES ? " (root, or a group granted by udev, is needed)"
 						   : "";
 		return make_error(err, "open " + path + hint);
@@ -254,10 +263,11 @@ Result<PoolStatus> Device::status() const
 	auto arg = zeroed_arg<pkram_pool_status>();
 	if (ioctl(fd_.get(), PKRAM_IOC_POOL_STATUS, &arg))
 		return errno_error("pool status");
-	return PoolStatus{arg.abi_version,    arg.format_version,	  arg.nr_nodes,	  arg.pool_base,
-			  arg.pool_bytes,     arg.used_bytes,		  arg.free_bytes, arg.generation,
-			  arg.restored_nodes, arg.rejected_nodes,	  arg.stale_discarded != 0,
-			  arg.stale_held != 0, -arg.stale_error};
+	return PoolStatus{arg.abi_version,    arg.format_version,       arg.nr_nodes,
+			  arg.pool_base,      arg.pool_bytes,           arg.used_bytes,
+			  arg.free_bytes,     arg.generation,           arg.restored_nodes,
+			  arg.rejected_nodes, arg.stale_discarded != 0, arg.stale_held != 0,
+			  -arg.stale_error};
 }
 
 std::string stale_reason(int err)
@@ -327,8 +337,9 @@ Status Device::free_node(std::string_view name)
 	if (ioctl(fd_.get(), PKRAM_IOC_NODE_FREE, &arg)) {
 		int err = errno;
 		if (err == EBUSY)
-			return make_error(err, "free node " + quoted(name) +
-						       ": it is in use (open fds or mappings); close them first");
+			return make_error(err,
+					  "free node " + quoted(name) +
+						  ": it is in use (open fds or mappings); close them first");
 		return make_error(err, "free node " + quoted(name));
 	}
 	return {};

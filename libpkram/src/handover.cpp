@@ -81,8 +81,7 @@ static std::string hex(uint64_t v)
 }
 
 std::vector<std::string> kexec_load_argv(const std::string &kernel, const std::string &initrd,
-					 const std::string &cmdline, KexecSyscall syscall,
-					 PoolRange pool)
+					 const std::string &cmdline, KexecSyscall syscall, PoolRange pool)
 {
 	std::vector<std::string> argv{"kexec", "-l", kernel};
 	if (syscall == KexecSyscall::file)

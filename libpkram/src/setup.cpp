@@ -21,7 +21,10 @@ std::string hex(uint64_t v)
 	return buf;
 }
 
-uint64_t align_down(uint64_t v, uint64_t a) { return v / a * a; }
+uint64_t align_down(uint64_t v, uint64_t a)
+{
+	return v / a * a;
+}
 
 } // namespace
 
@@ -40,11 +43,24 @@ Result<uint64_t> parse_size(std::string_view text)
 		return make_error(EINVAL, "empty size");
 	uint64_t mult = 1;
 	switch (text.back()) {
-	case 'K': case 'k': mult = 1ull << 10; break;
-	case 'M': case 'm': mult = MiB; break;
-	case 'G': case 'g': mult = GiB; break;
-	case 'T': case 't': mult = GiB << 10; break;
-	default: break;
+	case 'K':
+	case 'k':
+		mult = 1ull << 10;
+		break;
+	case 'M':
+	case 'm':
+		mult = MiB;
+		break;
+	case 'G':
+	case 'g':
+		mult = GiB;
+		break;
+	case 'T':
+	case 't':
+		mult = GiB << 10;
+		break;
+	default:
+		break;
 	}
 	std::string digits(mult == 1 ? text : text.substr(0, text.size() - 1));
 	if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
@@ -79,7 +95,8 @@ Result<std::vector<MemRange>> read_firmware_memmap(const std::string &dir)
 	}
 	if (ec)
 		return make_error(ec.value(), "read " + dir);
-	std::sort(out.begin(), out.end(), [](const MemRange &a, const MemRange &b) { return a.start < b.start; });
+	std::sort(out.begin(), out.end(),
+		  [](const MemRange &a, const MemRange &b) { return a.start < b.start; });
 	return out;
 }
 
@@ -97,7 +114,8 @@ Result<PoolPlan> plan_pool(const std::vector<MemRange> &map, uint64_t size)
 	if (!total_ram)
 		return make_error(ENOENT, "the firmware memory map lists no System RAM");
 	if (size > total_ram / 2)
-		return make_error(ENOSPC, "a pool of " + size_arg(size) + " would take more than half of the " +
+		return make_error(ENOSPC, "a pool of " + size_arg(size) +
+						  " would take more than half of the " +
 						  size_arg(align_down(total_ram, MiB)) + " of RAM");
 	std::optional<PoolPlan> best;
 	auto consider = [&](const MemRange &r, uint64_t lo, uint64_t hi) {
@@ -129,7 +147,8 @@ Result<PoolPlan> plan_pool(const std::vector<MemRange> &map, uint64_t size)
 	if (!best)
 		return make_error(ENOSPC, "no RAM range holds " + size_arg(size) +
 						  " away from the first GiB and the top 256 MiB below 4 GiB "
-						  "(largest range: " + size_arg(align_down(largest, MiB)) + ")");
+						  "(largest range: " +
+						  size_arg(align_down(largest, MiB)) + ")");
 	PoolPlan p = *best;
 	p.memmap_arg = "memmap=" + size_arg(size) + "$" + hex(p.base);
 	p.pool_arg = "pkram.pool=" + size_arg(size) + "@" + hex(p.base);

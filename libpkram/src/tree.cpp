@@ -204,8 +204,9 @@ Status copy_data_runs(int in, int out, uint64_t from, uint64_t end, const std::s
 			return errno_error("seek in " + dst);
 		off_t at = static_cast<off_t>(start);
 		while (static_cast<uint64_t>(at) < run_end) {
-			ssize_t n = sendfile(out, in, &at,
-					     std::min<uint64_t>(run_end - static_cast<uint64_t>(at), 1u << 30));
+			ssize_t n =
+				sendfile(out, in, &at,
+					 std::min<uint64_t>(run_end - static_cast<uint64_t>(at), 1u << 30));
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0)
@@ -240,7 +241,8 @@ Status save_entry(Node &node, const SaveEntry &e, Progress &progress)
 {
 	uint64_t copied = 0;
 	if (e.meta.type == EntryMeta::Type::file) {
-		auto obj = node.open_object(e.rel, {.stream = Stream::pages, .create = true, .exclusive = true});
+		auto obj =
+			node.open_object(e.rel, {.stream = Stream::pages, .create = true, .exclusive = true});
 		if (!obj)
 			return obj.error();
 		if (auto s = save_file_data(e.path, *obj, e.meta.size, copied); !s)
@@ -314,27 +316,30 @@ Status restore_file_range(const Node &node, const std::string &name, const fs::p
 		return obj.error();
 	const std::string src = "object " + name;
 	if (mapping)
-		return for_each_data_run(obj->fd(), off, off + len, src, [&](uint64_t start, uint64_t end) -> Status {
-			const uint64_t page_start = start & ~uint64_t{4095};
-			if (madvise(mapping->data() + page_start, end - page_start, MADV_POPULATE_WRITE)) {
-				// EFAULT: a fault failed, which for a file we sized is a full file system.
-				const int err = errno == EFAULT ? ENOSPC : errno;
-				return make_error(err, "allocate " + path.string());
-			}
-			while (start < end) {
-				ssize_t n = pread(obj->fd(), mapping->data() + start, end - start,
-						  static_cast<off_t>(start));
-				if (n < 0 && errno == EINTR)
-					continue;
-				if (n < 0)
-					return errno_error("copy " + src + " into " + path.string());
-				if (n == 0)
-					return {}; // as copy_data_runs: the file keeps its size
-				start += static_cast<uint64_t>(n);
-				copied += static_cast<uint64_t>(n);
-			}
-			return {};
-		});
+		return for_each_data_run(
+			obj->fd(), off, off + len, src, [&](uint64_t start, uint64_t end) -> Status {
+				const uint64_t page_start = start & ~uint64_t{4095};
+				if (madvise(mapping->data() + page_start, end - page_start,
+					    MADV_POPULATE_WRITE)) {
+					// EFAULT: a fault failed, which for a file we sized is a full file
+					// system.
+					const int err = errno == EFAULT ? ENOSPC : errno;
+					return make_error(err, "allocate " + path.string());
+				}
+				while (start < end) {
+					ssize_t n = pread(obj->fd(), mapping->data() + start, end - start,
+							  static_cast<off_t>(start));
+					if (n < 0 && errno == EINTR)
+						continue;
+					if (n < 0)
+						return errno_error("copy " + src + " into " + path.string());
+					if (n == 0)
+						return {}; // as copy_data_runs: the file keeps its size
+					start += static_cast<uint64_t>(n);
+					copied += static_cast<uint64_t>(n);
+				}
+				return {};
+			});
 	int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return errno_error("open " + path.string());
@@ -481,7 +486,8 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 			return text.error();
 		auto meta = decode_meta(*text);
 		if (!meta)
-			return make_error(meta.error().errnum, meta.error().message + " of '" + info.name + "'");
+			return make_error(meta.error().errnum,
+					  meta.error().message + " of '" + info.name + "'");
 		// The page stream's size is the file's size, whoever wrote it.
 		if (meta->type == EntryMeta::Type::file) {
 			meta->size = info.page_size;
@@ -496,10 +502,10 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 	// Symlinks come last, so nothing is ever created through one.
 	std::vector<const RestoreEntry *> dirs, others, links, symlinks;
 	for (const auto &e : entries) {
-		auto &list = e.meta.type == EntryMeta::Type::dir	  ? dirs
+		auto &list = e.meta.type == EntryMeta::Type::dir        ? dirs
 			     : e.meta.type == EntryMeta::Type::hardlink ? links
-			     : e.meta.type == EntryMeta::Type::symlink	  ? symlinks
-									  : others;
+			     : e.meta.type == EntryMeta::Type::symlink  ? symlinks
+									: others;
 		list.push_back(&e);
 	}
 	for (const auto *e : dirs)
@@ -522,7 +528,8 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 		job->pieces_left = n;
 		for (uint64_t k = 0; k < n; k++)
 			pieces.push_back({job.get(), k * piece_bytes,
-					  std::min(piece_bytes, e->meta.size - std::min(e->meta.size, k * piece_bytes))});
+					  std::min(piece_bytes,
+						   e->meta.size - std::min(e->meta.size, k * piece_bytes))});
 		jobs.push_back(std::move(job));
 	}
 	auto st = parallel_for(others.size(), options.threads, [&](size_t i) -> Status {
@@ -558,8 +565,8 @@ Result<TreeStats> restore_tree(Device &dev, const std::string &node_name, const 
 			int64_t expected = 0;
 			job.start_ns.compare_exchange_strong(expected, steady_ns());
 			uint64_t copied = 0;
-			if (auto s = restore_file_range(*node, job.entry->name, job.path, job.mapping.get(), p.off,
-							p.len, copied);
+			if (auto s = restore_file_range(*node, job.entry->name, job.path, job.mapping.get(),
+							p.off, p.len, copied);
 			    !s)
 				return s;
 			job.copied += copied;

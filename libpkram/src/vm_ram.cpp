@@ -10,8 +10,9 @@ namespace pkram {
 Result<uint64_t> check_vm_ram_size(uint64_t bytes)
 {
 	if (!bytes || bytes % vm_ram_align)
-		return make_error(EINVAL, "guest RAM of " + std::to_string(bytes) +
-						  " bytes: it must be a nonzero multiple of 2 MiB (512M, 1G, ...)");
+		return make_error(EINVAL,
+				  "guest RAM of " + std::to_string(bytes) +
+					  " bytes: it must be a nonzero multiple of 2 MiB (512M, 1G, ...)");
 	return bytes;
 }
 
@@ -21,7 +22,10 @@ std::vector<std::string> qemu_ram_args(uint64_t bytes, int fd)
 	return {"-object",
 		"memory-backend-file,id=pkram-ram,mem-path=/proc/self/fd/" + std::to_string(fd) +
 			",share=on,size=" + size + ",align=2M",
-		"-machine", "memory-backend=pkram-ram", "-m", size};
+		"-machine",
+		"memory-backend=pkram-ram",
+		"-m",
+		size};
 }
 
 std::vector<std::string> with_qemu_ram(const std::vector<std::string> &command, uint64_t bytes, int fd)
@@ -39,7 +43,7 @@ std::string shell_words(const std::vector<std::string> &argv)
 		if (!out.empty())
 			out += ' ';
 		if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-							  "0123456789-_./=,:@%+") == std::string::npos) {
+						      "0123456789-_./=,:@%+") == std::string::npos) {
 			out += a;
 			continue;
 		}

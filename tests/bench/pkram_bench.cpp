@@ -293,15 +293,14 @@ int bench_ingest(const std::string &how, size_t mib, const std::string &peer_dir
 		return fail(s.error());
 	if (!seconds)
 		return fail(seconds.error());
-	std::printf("%s\n",
-		    nlohmann::json{{"probe", "ingest"},
-				   {"how", how},
-				   {"bytes", mib * MiB},
-				   {"seconds", seconds->seconds},
-				   {"read_seconds", seconds->read_seconds},
-				   {"peer_read_seconds", seconds->peer_read_seconds}}
-			    .dump()
-			    .c_str());
+	std::printf("%s\n", nlohmann::json{{"probe", "ingest"},
+					   {"how", how},
+					   {"bytes", mib * MiB},
+					   {"seconds", seconds->seconds},
+					   {"read_seconds", seconds->read_seconds},
+					   {"peer_read_seconds", seconds->peer_read_seconds}}
+				    .dump()
+				    .c_str());
 	return 0;
 }
 
@@ -322,7 +321,8 @@ int bench_tmpfs(const std::string &dir, size_t mib)
 	double write_s = seconds_since(t0);
 	auto read_s = best_of([&]() -> pkram::Status {
 		for (size_t off = 0; off < mib * MiB; off += MiB)
-			if (::pread(fd, chunk.data(), MiB, static_cast<off_t>(off)) != static_cast<ssize_t>(MiB))
+			if (::pread(fd, chunk.data(), MiB, static_cast<off_t>(off)) !=
+			    static_cast<ssize_t>(MiB))
 				return pkram::errno_error("pread");
 		return {};
 	});
@@ -487,8 +487,9 @@ int main(int argc, char **argv)
 		return bench_tmpfs(a[1], std::stoul(a[2]));
 	if (a.size() == 3 && a[0] == "map-hash")
 		return bench_map_hash(a[1], a[2]);
-	std::fprintf(stderr, "usage: pkram_bench memcpy MIB | fill NODE MIB contiguous|fragmented | "
-			     "ingest write|mmap MIB [PEER_DIR] | objects NODE COUNT | tmpfs DIR MIB | read NODE | "
-			     "map-hash pkram|file NODE/OBJECT|FILE\n");
+	std::fprintf(stderr,
+		     "usage: pkram_bench memcpy MIB | fill NODE MIB contiguous|fragmented | "
+		     "ingest write|mmap MIB [PEER_DIR] | objects NODE COUNT | tmpfs DIR MIB | read NODE | "
+		     "map-hash pkram|file NODE/OBJECT|FILE\n");
 	return 2;
 }

@@ -66,8 +66,8 @@ struct Image {
 		size_t end = bytes.size();
 		while (end > PKRAM_FMT_PAGE_SIZE && bytes[end - 1] == 0)
 			end--;
-		std::ofstream(path, std::ios::binary).write(reinterpret_cast<char *>(bytes.data()),
-							    static_cast<std::streamsize>(end));
+		std::ofstream(path, std::ios::binary)
+			.write(reinterpret_cast<char *>(bytes.data()), static_cast<std::streamsize>(end));
 	}
 };
 
@@ -96,9 +96,9 @@ int main(int argc, char **argv)
 	for (const char *name : {"empty-pool", "one-node", "three-nodes", "multi-block"}) {
 		std::ifstream in(dir + "/" + name, std::ios::binary);
 		std::vector<u8> image((std::istreambuf_iterator<char>(in)), {});
-		int expected = std::string(name) == "empty-pool" ? 0
+		int expected = std::string(name) == "empty-pool"    ? 0
 			       : std::string(name) == "three-nodes" ? 3
-								      : 1;
+								    : 1;
 		if (pkram_fuzz::load_pool_image(image) != expected) {
 			std::fprintf(stderr, "%s: does not validate\n", name);
 			return 1;

@@ -39,8 +39,14 @@ struct NodeChain {
 u8 *pool_base;
 u64 pool_size;
 
-pkram_fmt_super *super() { return reinterpret_cast<pkram_fmt_super *>(pool_base); }
-pkram_fmt_block *block_at(u64 off) { return reinterpret_cast<pkram_fmt_block *>(pool_base + off); }
+pkram_fmt_super *super()
+{
+	return reinterpret_cast<pkram_fmt_super *>(pool_base);
+}
+pkram_fmt_block *block_at(u64 off)
+{
+	return reinterpret_cast<pkram_fmt_block *>(pool_base + off);
+}
 
 bool block_ok(u64 off)
 {
@@ -57,14 +63,18 @@ void fix_block_crc(u64 off)
 
 // The primary's CRC made right again, so the change itself is judged (its
 // shadow, unchanged, would stand in for a primary with a wrong CRC).
-void fix_super_crc() { pkram_fmt_super_update_crc(super()); }
+void fix_super_crc()
+{
+	pkram_fmt_super_update_crc(super());
+}
 
 std::vector<NodeChain> chains()
 {
 	std::vector<NodeChain> out;
 	for (u32 i = 0; i < super()->nr_nodes && i < PKRAM_FMT_MAX_NODES; i++) {
 		NodeChain c;
-		for (u64 off = super()->node[i]; block_ok(off) && c.blocks.size() < 4096; off = block_at(off)->next)
+		for (u64 off = super()->node[i]; block_ok(off) && c.blocks.size() < 4096;
+		     off = block_at(off)->next)
 			c.blocks.push_back(off);
 		if (c.blocks.empty())
 			continue;
@@ -79,7 +89,8 @@ std::vector<NodeChain> chains()
 				std::memcpy(&v, b->payload + p + 8, 8);
 				u32 n;
 				std::memcpy(&n, b->payload + p + 16, 4);
-				if (v && v < pool_size / PKRAM_FMT_PAGE_SIZE && n && v + n <= pool_size / PKRAM_FMT_PAGE_SIZE)
+				if (v && v < pool_size / PKRAM_FMT_PAGE_SIZE && n &&
+				    v + n <= pool_size / PKRAM_FMT_PAGE_SIZE)
 					c.extents.push_back(v);
 			}
 		}
@@ -91,8 +102,10 @@ std::vector<NodeChain> chains()
 u64 interesting(std::mt19937_64 &rng)
 {
 	const u64 pages = pool_size / PKRAM_FMT_PAGE_SIZE;
-	const u64 values[] = {0, 1, ~0ULL, 0x7fffffffULL, 0xffffffffULL, pages, pages - 1, pages + 1,
-			      pool_size, pool_size - PKRAM_FMT_PAGE_SIZE, 1ULL << 40, 1ULL << 63};
+	const u64 values[] = {
+		0,          1,         ~0ULL,     0x7fffffffULL, 0xffffffffULL,
+		pages,      pages - 1, pages + 1, pool_size,     pool_size - PKRAM_FMT_PAGE_SIZE,
+		1ULL << 40, 1ULL << 63};
 	return values[rng() % std::size(values)];
 }
 
@@ -114,26 +127,30 @@ int run(u64 seed)
 		unsigned flips = 1 + rng() % 8;
 		for (unsigned i = 0; i < flips; i++)
 			reinterpret_cast<u8 *>(b)[rng() % PKRAM_FMT_PAGE_SIZE] ^= u8(1U << (rng() % 8));
-		std::printf("target=%s kind=bitflip flips=%u block=0x%" PRIx64 "\n", node.name.c_str(), flips, blk);
+		std::printf("target=%s kind=bitflip flips=%u block=0x%" PRIx64 "\n", node.name.c_str(), flips,
+			    blk);
 		return 0;
 	}
 	case 1: { // the chain pointer: loop, back, outside, unaligned
 		const char *how[] = {"self", "first", "outside", "unaligned", "early-end"};
 		unsigned h = rng() % 5;
-		const u64 v[] = {blk, node.blocks[0], pool_size + PKRAM_FMT_PAGE_SIZE * (rng() % 4), blk + 8, 0};
+		const u64 v[] = {blk, node.blocks[0], pool_size + PKRAM_FMT_PAGE_SIZE * (rng() % 4), blk + 8,
+				 0};
 		b->next = v[h];
 		fix_block_crc(blk);
-		std::printf("target=%s kind=next how=%s block=0x%" PRIx64 " next=0x%" PRIx64 "\n", node.name.c_str(),
-			    how[h], blk, b->next);
+		std::printf("target=%s kind=next how=%s block=0x%" PRIx64 " next=0x%" PRIx64 "\n",
+			    node.name.c_str(), how[h], blk, b->next);
 		return 0;
 	}
 	case 2: { // seq or used
 		if (rng() % 2) {
 			b->seq = u32(interesting(rng));
-			std::printf("target=%s kind=seq block=0x%" PRIx64 " seq=%u\n", node.name.c_str(), blk, b->seq);
+			std::printf("target=%s kind=seq block=0x%" PRIx64 " seq=%u\n", node.name.c_str(), blk,
+				    b->seq);
 		} else {
 			b->used = u32(PKRAM_FMT_BLOCK_PAYLOAD + 1 + rng() % 4096);
-			std::printf("target=%s kind=used block=0x%" PRIx64 " used=%u\n", node.name.c_str(), blk, b->used);
+			std::printf("target=%s kind=used block=0x%" PRIx64 " used=%u\n", node.name.c_str(),
+				    blk, b->used);
 		}
 		fix_block_crc(blk);
 		return 0;
@@ -144,8 +161,8 @@ int run(u64 seed)
 		u64 v = interesting(rng);
 		std::memcpy(b->payload + off, &v, 8);
 		fix_block_crc(blk);
-		std::printf("target=%s kind=record block=0x%" PRIx64 " payload+%u=0x%" PRIx64 "\n", node.name.c_str(),
-			    blk, off, v);
+		std::printf("target=%s kind=record block=0x%" PRIx64 " payload+%u=0x%" PRIx64 "\n",
+			    node.name.c_str(), blk, off, v);
 		return 0;
 	}
 	case 4: { // an extent moved onto another node's pages (the later node is the target)
@@ -166,8 +183,8 @@ int run(u64 seed)
 					continue;
 				std::memcpy(vb->payload + p + 8, &to, 8);
 				fix_block_crc(off);
-				std::printf("target=%s kind=overlap with=%s page=0x%" PRIx64 "\n", victim.name.c_str(),
-					    other.name.c_str(), to);
+				std::printf("target=%s kind=overlap with=%s page=0x%" PRIx64 "\n",
+					    victim.name.c_str(), other.name.c_str(), to);
 				return 0;
 			}
 		}
@@ -179,16 +196,29 @@ int run(u64 seed)
 				 PKRAM_FMT_PAGE_SIZE * (pages - 1)};
 		super()->node[i] = v[rng() % std::size(v)];
 		fix_super_crc();
-		std::printf("target=%s kind=super-node-pointer ptr=0x%" PRIx64 "\n", node.name.c_str(), super()->node[i]);
+		std::printf("target=%s kind=super-node-pointer ptr=0x%" PRIx64 "\n", node.name.c_str(),
+			    super()->node[i]);
 		return 0;
 	}
 	default: { // a superblock field: the whole pool is judged
 		const char *field;
 		switch (rng() % 4) {
-		case 0: super()->nr_nodes = u32(interesting(rng)) | 1U << 20; field = "nr_nodes"; break;
-		case 1: super()->pool_size = interesting(rng); field = "pool_size"; break;
-		case 2: super()->version += 1 + u32(rng() % 100); field = "version"; break;
-		default: super()->magic ^= 1ULL << (rng() % 64); field = "magic"; break;
+		case 0:
+			super()->nr_nodes = u32(interesting(rng)) | 1U << 20;
+			field = "nr_nodes";
+			break;
+		case 1:
+			super()->pool_size = interesting(rng);
+			field = "pool_size";
+			break;
+		case 2:
+			super()->version += 1 + u32(rng() % 100);
+			field = "version";
+			break;
+		default:
+			super()->magic ^= 1ULL << (rng() % 64);
+			field = "magic";
+			break;
 		}
 		if (rng() % 4)
 			fix_super_crc();

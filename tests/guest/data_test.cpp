@@ -213,7 +213,8 @@ TEST_F(DataPath, SpliceBothWays)
 		ssize_t got = ::splice(src.fd(), &in, pipefd[1], nullptr, 64 * KiB, 0);
 		ASSERT_GT(got, 0) << std::strerror(errno);
 		while (got > 0) {
-			ssize_t put = ::splice(pipefd[0], nullptr, dst.fd(), &out, static_cast<size_t>(got), 0);
+			ssize_t put =
+				::splice(pipefd[0], nullptr, dst.fd(), &out, static_cast<size_t>(got), 0);
 			ASSERT_GT(put, 0) << std::strerror(errno);
 			got -= put;
 		}

@@ -37,9 +37,15 @@ std::mt19937_64 rng;
 std::map<std::string, std::map<std::string, uint64_t>> outcomes; // op -> result -> count
 sigjmp_buf fault_jump;
 
-void on_fault(int) { siglongjmp(fault_jump, 1); }
+void on_fault(int)
+{
+	siglongjmp(fault_jump, 1);
+}
 
-uint64_t pick(std::initializer_list<uint64_t> values) { return values.begin()[rng() % values.size()]; }
+uint64_t pick(std::initializer_list<uint64_t> values)
+{
+	return values.begin()[rng() % values.size()];
+}
 
 void record(const std::string &op, long rc)
 {
@@ -55,7 +61,8 @@ std::string fuzz_name(bool object)
 		return valid[rng() % std::size(valid)];
 	switch (rng() % 6) {
 	case 0:
-		return std::string(object ? PKRAM_OBJ_NAME_MAX + rng() % 3 : PKRAM_NODE_NAME_MAX + rng() % 3, 'n');
+		return std::string(object ? PKRAM_OBJ_NAME_MAX + rng() % 3 : PKRAM_NODE_NAME_MAX + rng() % 3,
+				   'n');
 	case 1: {
 		std::string s(1 + rng() % 12, '\0');
 		for (auto &c : s)
@@ -73,11 +80,16 @@ std::string fuzz_name(bool object)
 uint64_t fuzz_pointer(const void *good, void *unmapped)
 {
 	switch (rng() % 10) {
-	case 0: return 0;
-	case 1: return reinterpret_cast<uint64_t>(unmapped);
-	case 2: return 0xffff888000000000ULL;
-	case 3: return reinterpret_cast<uint64_t>(good) + 1;
-	default: return reinterpret_cast<uint64_t>(good);
+	case 0:
+		return 0;
+	case 1:
+		return reinterpret_cast<uint64_t>(unmapped);
+	case 2:
+		return 0xffff888000000000ULL;
+	case 3:
+		return reinterpret_cast<uint64_t>(good) + 1;
+	default:
+		return reinterpret_cast<uint64_t>(good);
 	}
 }
 
@@ -93,9 +105,12 @@ uint32_t fuzz_flags(uint32_t valid)
 {
 	switch (rng() % 4) {
 	case 0:
-	case 1: return 0;
-	case 2: return static_cast<uint32_t>(rng()) & valid;
-	default: return static_cast<uint32_t>(rng());
+	case 1:
+		return 0;
+	case 2:
+		return static_cast<uint32_t>(rng()) & valid;
+	default:
+		return static_cast<uint32_t>(rng());
 	}
 }
 
@@ -112,12 +127,17 @@ struct Fds {
 	int any()
 	{
 		switch (rng() % 8) {
-		case 0: return dev;
-		case 1: return -1;
-		case 2: return 0; // stdin: not ours
+		case 0:
+			return dev;
+		case 1:
+			return -1;
+		case 2:
+			return 0; // stdin: not ours
 		case 3:
-		case 4: return nodes.empty() ? dev : nodes[rng() % nodes.size()];
-		default: return objects.empty() ? dev : objects[rng() % objects.size()];
+		case 4:
+			return nodes.empty() ? dev : nodes[rng() % nodes.size()];
+		default:
+			return objects.empty() ? dev : objects[rng() % objects.size()];
 		}
 	}
 	void keep(std::vector<int> &v, int fd)
@@ -164,9 +184,9 @@ void fuzz_ioctl(Fds &fds, void *unmapped)
 	std::string name = fuzz_name(rng() % 2);
 	std::string name2 = fuzz_name(true);
 	static const unsigned long cmds[] = {
-		PKRAM_IOC_POOL_STATUS, PKRAM_IOC_NODE_CREATE, PKRAM_IOC_NODE_OPEN,  PKRAM_IOC_NODE_FREE,
-		PKRAM_IOC_NODE_STAT,   PKRAM_IOC_NODE_INFO,   PKRAM_IOC_NODE_SEAL,  PKRAM_IOC_OBJ_OPEN,
-		PKRAM_IOC_OBJ_STAT,    PKRAM_IOC_NODE_VERIFY, PKRAM_IOC_OBJ_DELETE, PKRAM_IOC_OBJ_RENAME,
+		PKRAM_IOC_POOL_STATUS, PKRAM_IOC_NODE_CREATE,  PKRAM_IOC_NODE_OPEN,  PKRAM_IOC_NODE_FREE,
+		PKRAM_IOC_NODE_STAT,   PKRAM_IOC_NODE_INFO,    PKRAM_IOC_NODE_SEAL,  PKRAM_IOC_OBJ_OPEN,
+		PKRAM_IOC_OBJ_STAT,    PKRAM_IOC_NODE_VERIFY,  PKRAM_IOC_OBJ_DELETE, PKRAM_IOC_OBJ_RENAME,
 		PKRAM_IOC_OBJ_INFO,    PKRAM_IOC_OBJ_TRUNCATE, PKRAM_IOC_POOL_ADOPT, PKRAM_IOC_POOL_DISCARD};
 	unsigned long cmd = rng() % 20 ? cmds[rng() % std::size(cmds)] : _IO(PKRAM_IOC_MAGIC, rng() % 256);
 	// A sealed node refuses most of what follows: seal seldom, go deeper.
@@ -182,12 +202,16 @@ void fuzz_ioctl(Fds &fds, void *unmapped)
 		a->size = fuzz_size(sizeof(*a));
 		a->flags = fuzz_flags(7);
 		a->name = fuzz_pointer(name.data(), unmapped);
-		a->name_len = rng() % 8 ? static_cast<uint32_t>(name.size()) : static_cast<uint32_t>(fuzz_u64());
+		a->name_len =
+			rng() % 8 ? static_cast<uint32_t>(name.size()) : static_cast<uint32_t>(fuzz_u64());
 		if (a->size > sizeof(*a) && a->size <= sizeof(buf) && rng() % 2)
 			std::memset(buf + sizeof(*a), 0, a->size - sizeof(*a));
 		fd = rng() % 8 ? natural_target(fds, cmd) : fds.any();
-		op = cmd == PKRAM_IOC_NODE_CREATE ? "node_create" : cmd == PKRAM_IOC_NODE_OPEN ? "node_open" : "obj_open";
-		long rc = ioctl(fd, cmd, rng() % 16 ? reinterpret_cast<uint64_t>(buf) : fuzz_pointer(buf, unmapped));
+		op = cmd == PKRAM_IOC_NODE_CREATE ? "node_create"
+		     : cmd == PKRAM_IOC_NODE_OPEN ? "node_open"
+						  : "obj_open";
+		long rc = ioctl(fd, cmd,
+				rng() % 16 ? reinterpret_cast<uint64_t>(buf) : fuzz_pointer(buf, unmapped));
 		record(op, rc);
 		if (rc >= 0) {
 			int out = rc > 0 ? static_cast<int>(rc) : a->fd;
@@ -202,7 +226,8 @@ void fuzz_ioctl(Fds &fds, void *unmapped)
 		a->size = fuzz_size(sizeof(*a));
 		a->flags = rng() % 4 ? 0 : static_cast<uint32_t>(rng());
 		a->name = fuzz_pointer(name.data(), unmapped);
-		a->name_len = rng() % 8 ? static_cast<uint32_t>(name.size()) : static_cast<uint32_t>(fuzz_u64());
+		a->name_len =
+			rng() % 8 ? static_cast<uint32_t>(name.size()) : static_cast<uint32_t>(fuzz_u64());
 		a->reserved = rng() % 8 ? 0 : 1;
 		op = cmd == PKRAM_IOC_NODE_FREE ? "node_free" : "obj_delete";
 		break;
@@ -214,7 +239,8 @@ void fuzz_ioctl(Fds &fds, void *unmapped)
 		a->old_name = fuzz_pointer(name.data(), unmapped);
 		a->new_name = fuzz_pointer(name2.data(), unmapped);
 		a->old_len = static_cast<uint32_t>(name.size());
-		a->new_len = rng() % 8 ? static_cast<uint32_t>(name2.size()) : static_cast<uint32_t>(fuzz_u64());
+		a->new_len =
+			rng() % 8 ? static_cast<uint32_t>(name2.size()) : static_cast<uint32_t>(fuzz_u64());
 		a->reserved = 0;
 		a->pad = rng() % 8 ? 0 : 1;
 		op = "obj_rename";
@@ -240,19 +266,22 @@ void fuzz_ioctl(Fds &fds, void *unmapped)
 	default: {
 		// Fixed-size structs (status, stat, info, seal, verify) and unknown commands.
 		auto *size = reinterpret_cast<uint32_t *>(buf);
-		*size = fuzz_size(static_cast<uint32_t>(pick({sizeof(pkram_pool_status), sizeof(pkram_node_stat),
-							    sizeof(pkram_node_seal), sizeof(pkram_node_verify)})));
+		*size = fuzz_size(
+			static_cast<uint32_t>(pick({sizeof(pkram_pool_status), sizeof(pkram_node_stat),
+						    sizeof(pkram_node_seal), sizeof(pkram_node_verify)})));
 		if (cmd == PKRAM_IOC_NODE_SEAL)
-			reinterpret_cast<pkram_node_seal *>(buf)->flags = rng() % 4 ? static_cast<uint32_t>(rng() % 2)
-										   : static_cast<uint32_t>(rng());
+			reinterpret_cast<pkram_node_seal *>(buf)->flags =
+				rng() % 4 ? static_cast<uint32_t>(rng() % 2) : static_cast<uint32_t>(rng());
 		if (cmd == PKRAM_IOC_NODE_STAT)
-			reinterpret_cast<pkram_node_stat *>(buf)->index = static_cast<uint32_t>(rng() % 4 ? rng() % 8 : rng());
+			reinterpret_cast<pkram_node_stat *>(buf)->index =
+				static_cast<uint32_t>(rng() % 4 ? rng() % 8 : rng());
 		op = "ioctl_" + std::to_string(_IOC_NR(cmd));
 		break;
 	}
 	}
 	fd = rng() % 4 ? natural_target(fds, cmd) : fds.any();
-	record(op, ioctl(fd, cmd, rng() % 16 ? reinterpret_cast<uint64_t>(buf) : fuzz_pointer(buf, unmapped)));
+	record(op,
+	       ioctl(fd, cmd, rng() % 16 ? reinterpret_cast<uint64_t>(buf) : fuzz_pointer(buf, unmapped)));
 }
 
 void fuzz_io(Fds &fds)
@@ -264,10 +293,18 @@ void fuzz_io(Fds &fds)
 	size_t len = static_cast<size_t>(pick({0, 1, 4095, 4096, 4097, sizeof(data)}));
 	off_t off = static_cast<off_t>(fuzz_u64() & 0x7fffffffffffffffULL);
 	switch (rng() % 5) {
-	case 0: record("pwrite", pwrite(fd, data, len, off % (64 << 20))); break;
-	case 1: record("pread", pread(fd, data, len, off)); break;
-	case 2: record("lseek", lseek(fd, off, static_cast<int>(rng() % 5))); break;
-	case 3: record("write", write(fd, data, len)); break;
+	case 0:
+		record("pwrite", pwrite(fd, data, len, off % (64 << 20)));
+		break;
+	case 1:
+		record("pread", pread(fd, data, len, off));
+		break;
+	case 2:
+		record("lseek", lseek(fd, off, static_cast<int>(rng() % 5)));
+		break;
+	case 3:
+		record("write", write(fd, data, len));
+		break;
 	default: {
 		size_t maplen = static_cast<size_t>(pick({4096, 8192, 1 << 21}));
 		int prot = rng() % 2 ? PROT_READ : PROT_READ | PROT_WRITE;
@@ -355,8 +392,11 @@ int main(int argc, char **argv)
 			failed = 1;
 		}
 	}
-	nlohmann::json out = {{"seconds", seconds}, {"seed", std::stoull(argv[2])}, {"calls", calls},
-			      {"nodes_left_to_free", made}, {"outcomes", outcomes}};
+	nlohmann::json out = {{"seconds", seconds},
+			      {"seed", std::stoull(argv[2])},
+			      {"calls", calls},
+			      {"nodes_left_to_free", made},
+			      {"outcomes", outcomes}};
 	std::printf("%s\n", out.dump().c_str());
 	return failed;
 }

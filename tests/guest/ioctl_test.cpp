@@ -497,7 +497,9 @@ TEST_F(Pkram, ManyThreadsOnOneNodeAndOnSeveral)
 					continue;
 				}
 				for (size_t off = 0; off < data.size(); off += 777)
-					if (!o->pwrite_all(data.data() + off, std::min<size_t>(777, data.size() - off), off).ok())
+					if (!o->pwrite_all(data.data() + off,
+							   std::min<size_t>(777, data.size() - off), off)
+						     .ok())
 						failures++;
 				if (*o->read_all() != data)
 					failures++;

@@ -32,7 +32,10 @@ std::string dir()
 	return d ? d : "/pkram/nodes/work";
 }
 
-std::string path(const std::string &rel) { return dir() + "/" + rel; }
+std::string path(const std::string &rel)
+{
+	return dir() + "/" + rel;
+}
 
 std::string read_file(const std::string &p)
 {
@@ -260,7 +263,10 @@ struct statx fresh_statx(const std::string &p)
 	return stx;
 }
 
-int64_t ns(const statx_timestamp &t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
+int64_t ns(const statx_timestamp &t)
+{
+	return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec;
+}
 
 // The kernel forgets every inode nothing holds (FUSE_FORGET to pkramfs).
 void drop_caches()
@@ -569,61 +575,68 @@ TEST(Pkramfs, NonRootCallersUnderAllowOther)
 	ASSERT_EQ(0, chmod((sticky + "/roots").c_str(), 0666));
 
 	EXPECT_EQ("", as_user(user, group, 022, [&] {
-		std::string out;
-		int fd = open((shared + "/f").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);
-		out += expect_call("create in a 0777 directory", fd);
-		if (fd >= 0)
-			out += expect_call("write own file", static_cast<int>(write(fd, "mine", 4)) - 4);
-		close(fd);
-		out += expect_owner_mode(shared + "/f", user, group, 0644);
-		out += expect_call("mkdir", mkdir((shared + "/d").c_str(), 0777));
-		out += expect_owner_mode(shared + "/d", user, group, 0755);
-		out += expect_call("symlink", symlink("f", (shared + "/l").c_str()));
-		struct stat st;
-		if (lstat((shared + "/l").c_str(), &st) || st.st_uid != user || st.st_gid != group)
-			out += "the symlink does not belong to the caller\n";
-		out += expect_call("mkfifo", mkfifo((shared + "/p").c_str(), 0666));
-		out += expect_owner_mode(shared + "/p", user, group, 0644);
-		umask(077);
-		fd = open((shared + "/private").c_str(), O_WRONLY | O_CREAT, 0666);
-		out += expect_call("create with umask 077", fd);
-		close(fd);
-		out += expect_owner_mode(shared + "/private", user, group, 0600);
-		umask(022);
+			  std::string out;
+			  int fd = open((shared + "/f").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0666);
+			  out += expect_call("create in a 0777 directory", fd);
+			  if (fd >= 0)
+				  out += expect_call("write own file",
+						     static_cast<int>(write(fd, "mine", 4)) - 4);
+			  close(fd);
+			  out += expect_owner_mode(shared + "/f", user, group, 0644);
+			  out += expect_call("mkdir", mkdir((shared + "/d").c_str(), 0777));
+			  out += expect_owner_mode(shared + "/d", user, group, 0755);
+			  out += expect_call("symlink", symlink("f", (shared + "/l").c_str()));
+			  struct stat st;
+			  if (lstat((shared + "/l").c_str(), &st) || st.st_uid != user || st.st_gid != group)
+				  out += "the symlink does not belong to the caller\n";
+			  out += expect_call("mkfifo", mkfifo((shared + "/p").c_str(), 0666));
+			  out += expect_owner_mode(shared + "/p", user, group, 0644);
+			  umask(077);
+			  fd = open((shared + "/private").c_str(), O_WRONLY | O_CREAT, 0666);
+			  out += expect_call("create with umask 077", fd);
+			  close(fd);
+			  out += expect_owner_mode(shared + "/private", user, group, 0600);
+			  umask(022);
 
-		out += expect_call("create in root's 0700 directory",
-				   open((priv + "/x").c_str(), O_WRONLY | O_CREAT, 0644), EACCES);
-		out += expect_call("list root's 0700 directory", access(priv.c_str(), R_OK), EACCES);
-		out += expect_call("read root's 0600 file", open(secret.c_str(), O_RDONLY), EACCES);
-		out += expect_call("truncate root's file", truncate(secret.c_str(), 0), EACCES);
-		out += expect_call("chmod root's file", chmod(secret.c_str(), 0666), EPERM);
-		out += expect_call("chown root's file", chown(secret.c_str(), user, group), EPERM);
-		const struct timespec epoch[2] = {};
-		out += expect_call("touch root's file with times", utimensat(AT_FDCWD, secret.c_str(), epoch, 0),
-				   EPERM);
-		out += expect_call("touch root's file to now", utimensat(AT_FDCWD, secret.c_str(), nullptr, 0),
-				   EACCES);
-		out += expect_call("give own file away", chown((shared + "/f").c_str(), 0, -1), EPERM);
-		out += expect_call("chgrp own file to a group not held",
-				   chown((shared + "/f").c_str(), -1, other_group), EPERM);
-		out += expect_call("chmod own file", chmod((shared + "/f").c_str(), 0444));
-		out += expect_call("write own 0444 file", open((shared + "/f").c_str(), O_WRONLY), EACCES);
-		out += expect_call("remove root's file from a sticky directory",
-				   unlink((sticky + "/roots").c_str()), EPERM);
-		out += expect_call("rename root's file in a sticky directory",
-				   rename((sticky + "/roots").c_str(), (sticky + "/moved").c_str()), EPERM);
-		fd = open((sticky + "/mine").c_str(), O_WRONLY | O_CREAT, 0644);
-		out += expect_call("create in a sticky directory", fd);
-		close(fd);
-		out += expect_call("remove own file from a sticky directory", unlink((sticky + "/mine").c_str()));
-		fd = open((sgid + "/f").c_str(), O_WRONLY | O_CREAT, 0644);
-		out += expect_call("create in a set-group-ID directory", fd);
-		close(fd);
-		out += expect_owner_mode(sgid + "/f", user, other_group, 0644);
-		out += expect_call("mkdir in a set-group-ID directory", mkdir((sgid + "/d").c_str(), 0755));
-		out += expect_owner_mode(sgid + "/d", user, other_group, 02755);
-		return out;
-	}));
+			  out += expect_call("create in root's 0700 directory",
+					     open((priv + "/x").c_str(), O_WRONLY | O_CREAT, 0644), EACCES);
+			  out += expect_call("list root's 0700 directory", access(priv.c_str(), R_OK),
+					     EACCES);
+			  out += expect_call("read root's 0600 file", open(secret.c_str(), O_RDONLY), EACCES);
+			  out += expect_call("truncate root's file", truncate(secret.c_str(), 0), EACCES);
+			  out += expect_call("chmod root's file", chmod(secret.c_str(), 0666), EPERM);
+			  out += expect_call("chown root's file", chown(secret.c_str(), user, group), EPERM);
+			  const struct timespec epoch[2] = {};
+			  out += expect_call("touch root's file with times",
+					     utimensat(AT_FDCWD, secret.c_str(), epoch, 0), EPERM);
+			  out += expect_call("touch root's file to now",
+					     utimensat(AT_FDCWD, secret.c_str(), nullptr, 0), EACCES);
+			  out += expect_call("give own file away", chown((shared + "/f").c_str(), 0, -1),
+					     EPERM);
+			  out += expect_call("chgrp own file to a group not held",
+					     chown((shared + "/f").c_str(), -1, other_group), EPERM);
+			  out += expect_call("chmod own file", chmod((shared + "/f").c_str(), 0444));
+			  out += expect_call("write own 0444 file", open((shared + "/f").c_str(), O_WRONLY),
+					     EACCES);
+			  out += expect_call("remove root's file from a sticky directory",
+					     unlink((sticky + "/roots").c_str()), EPERM);
+			  out += expect_call("rename root's file in a sticky directory",
+					     rename((sticky + "/roots").c_str(), (sticky + "/moved").c_str()),
+					     EPERM);
+			  fd = open((sticky + "/mine").c_str(), O_WRONLY | O_CREAT, 0644);
+			  out += expect_call("create in a sticky directory", fd);
+			  close(fd);
+			  out += expect_call("remove own file from a sticky directory",
+					     unlink((sticky + "/mine").c_str()));
+			  fd = open((sgid + "/f").c_str(), O_WRONLY | O_CREAT, 0644);
+			  out += expect_call("create in a set-group-ID directory", fd);
+			  close(fd);
+			  out += expect_owner_mode(sgid + "/f", user, other_group, 0644);
+			  out += expect_call("mkdir in a set-group-ID directory",
+					     mkdir((sgid + "/d").c_str(), 0755));
+			  out += expect_owner_mode(sgid + "/d", user, other_group, 02755);
+			  return out;
+		  }));
 	// What the other user made is what root sees, after the kernel forgot it.
 	drop_caches();
 	EXPECT_EQ(user, fresh_statx(shared + "/f").stx_uid);

@@ -90,12 +90,18 @@ class Tally {
 	static std::string strerrorname(int e)
 	{
 		switch (e) {
-		case EEXIST: return "EEXIST";
-		case ENOENT: return "ENOENT";
-		case EBUSY: return "EBUSY";
-		case ENOSPC: return "ENOSPC";
-		case EROFS: return "EROFS";
-		default: return "EPERM";
+		case EEXIST:
+			return "EEXIST";
+		case ENOENT:
+			return "ENOENT";
+		case EBUSY:
+			return "EBUSY";
+		case ENOSPC:
+			return "ENOSPC";
+		case EROFS:
+			return "EROFS";
+		default:
+			return "EPERM";
 		}
 	}
 	std::mutex mu_;
@@ -178,7 +184,8 @@ void private_cycle(Device &dev, Tally &t, std::mt19937_64 &rng, const std::strin
 			else if (data_crc && v->bad_extents)
 				t.mismatch(ctx + ": verify found bad extents");
 			else if (!data_crc && (v || v.error().errnum != ENODATA))
-				t.mismatch(ctx + ": verify of a node sealed without checksums did not say ENODATA");
+				t.mismatch(ctx +
+					   ": verify of a node sealed without checksums did not say ENODATA");
 			t.op("verify");
 		}
 	}
@@ -314,14 +321,16 @@ int mix(double seconds, int threads, uint64_t seed, const std::string &fuse_moun
 		return 1;
 	}
 	for (int s = 0; s < shared_names; s++)
-		if (auto st = dev->free_node("shared" + std::to_string(s)); !st && st.error().errnum != ENOENT)
+		if (auto st = dev->free_node("shared" + std::to_string(s));
+		    !st && st.error().errnum != ENOENT)
 			tally.error("final free", st.error());
 	auto left = dev->nodes();
 	if (!left)
 		tally.error("final list", left.error());
 	else
 		for (const auto &n : *left)
-			if (n.name.starts_with("t") || n.name.starts_with("ft") || n.name.starts_with("shared"))
+			if (n.name.starts_with("t") || n.name.starts_with("ft") ||
+			    n.name.starts_with("shared"))
 				tally.mismatch("node left behind: " + n.name);
 	auto out = tally.json();
 	out["seconds"] = seconds;
@@ -354,7 +363,8 @@ int writer(const std::string &name)
 		for (size_t off = 0; off < span; off += chunk) {
 			data[pass % chunk]++;
 			if (auto s = obj->pwrite_all(data.data(), chunk, off); !s)
-				return std::fprintf(stderr, "pkram_stress: %s\n", s.error().what().c_str()), 1;
+				return std::fprintf(stderr, "pkram_stress: %s\n", s.error().what().c_str()),
+				       1;
 			std::memcpy(static_cast<char *>(p) + off, data.data(), chunk);
 		}
 		if (pass == 0) {
@@ -386,10 +396,13 @@ int committer(const std::string &prefix)
 	for (uint64_t n = 0;; n++) {
 		const std::string name = prefix + std::to_string(n);
 		if (auto s = seal_one_page(*dev, name, page); !s)
-			return std::fprintf(stderr, "pkram_stress: %s: %s\n", name.c_str(), s.error().what().c_str()), 1;
+			return std::fprintf(stderr, "pkram_stress: %s: %s\n", name.c_str(),
+					    s.error().what().c_str()),
+			       1;
 		if (n)
 			if (auto s = dev->free_node(prefix + std::to_string(n - 1)); !s)
-				return std::fprintf(stderr, "pkram_stress: %s\n", s.error().what().c_str()), 1;
+				return std::fprintf(stderr, "pkram_stress: %s\n", s.error().what().c_str()),
+				       1;
 		if (n == 100) {
 			std::printf("committing\n");
 			std::fflush(stdout);
@@ -403,11 +416,13 @@ int main(int argc, char **argv)
 {
 	std::vector<std::string> args(argv + 1, argv + argc);
 	if (args.size() >= 4 && args[0] == "mix")
-		return mix(std::stod(args[1]), std::stoi(args[2]), std::stoull(args[3]), args.size() > 4 ? args[4] : "");
+		return mix(std::stod(args[1]), std::stoi(args[2]), std::stoull(args[3]),
+			   args.size() > 4 ? args[4] : "");
 	if (args.size() == 2 && args[0] == "writer")
 		return writer(args[1]);
 	if (args.size() == 2 && args[0] == "committer")
 		return committer(args[1]);
-	std::fprintf(stderr, "usage: pkram_stress mix SECONDS THREADS SEED [FUSE_MOUNT] | writer NODE | committer PREFIX\n");
+	std::fprintf(stderr, "usage: pkram_stress mix SECONDS THREADS SEED [FUSE_MOUNT] | writer NODE | "
+			     "committer PREFIX\n");
 	return 2;
 }

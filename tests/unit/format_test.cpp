@@ -244,7 +244,8 @@ TEST(Format, PathLongObjectNamesRoundTrip)
 	path += "f";
 	ASSERT_EQ(4095u, path.size());
 	Pool p;
-	u64 head = p.write_node("deep", {{"first", {4096, 0}, {{0, 0, 100, 1}}}, {path, {4096, 0}, {{0, 0, 101, 1}}}});
+	u64 head = p.write_node(
+		"deep", {{"first", {4096, 0}, {{0, 0, 100, 1}}}, {path, {4096, 0}, {{0, 0, 101, 1}}}});
 	EXPECT_NE(0u, p.block(head)->next);
 	pkram_fmt_error err{};
 	Loaded got;

@@ -20,9 +20,14 @@ TEST(VmRam, SizesAreWholeHugePages)
 TEST(VmRam, QemuArgumentsMapTheFdAsMachineRam)
 {
 	std::vector<std::string> want = {
-		"qemu-system-x86_64", "-nodefaults", "-object",
+		"qemu-system-x86_64",
+		"-nodefaults",
+		"-object",
 		"memory-backend-file,id=pkram-ram,mem-path=/proc/self/fd/3,share=on,size=1G,align=2M",
-		"-machine", "memory-backend=pkram-ram", "-m", "1G"};
+		"-machine",
+		"memory-backend=pkram-ram",
+		"-m",
+		"1G"};
 	EXPECT_EQ(want, pkram::with_qemu_ram({"qemu-system-x86_64", "-nodefaults"}, 1ull << 30, 3));
 	auto args = pkram::qemu_ram_args(64ull << 20, 7);
 	EXPECT_NE(std::string::npos, args[1].find("mem-path=/proc/self/fd/7,share=on,size=64M,"));
@@ -31,7 +36,8 @@ TEST(VmRam, QemuArgumentsMapTheFdAsMachineRam)
 
 TEST(VmRam, ShellWordsQuoteWhatNeedsIt)
 {
-	EXPECT_EQ("qemu -m 1G 'a b' 'it'\\''s' ''", pkram::shell_words({"qemu", "-m", "1G", "a b", "it's", ""}));
+	EXPECT_EQ("qemu -m 1G 'a b' 'it'\\''s' ''",
+		  pkram::shell_words({"qemu", "-m", "1G", "a b", "it's", ""}));
 }
 
 } // namespace

@@ -74,7 +74,7 @@ struct ObjectInfo {
 	uint64_t byte_size = 0; // length of the byte stream
 	uint64_t data_bytes = 0;
 	uint32_t nr_extents = 0; // page stream: runs of contiguous pool pages
-	uint32_t nr_huge = 0;	 // page stream: 2 MiB chunks on 2 MiB-aligned pool memory
+	uint32_t nr_huge = 0;    // page stream: 2 MiB chunks on 2 MiB-aligned pool memory
 };
 
 class Object {

@@ -44,7 +44,6 @@ enum class KexecSyscall {
 // of RAM can lie below it, else above it (--mem-min).
 std::vector<std::string> kexec_load_argv(const std::string &kernel, const std::string &initrd,
 					 const std::string &cmdline,
-					 KexecSyscall syscall = KexecSyscall::file,
-					 PoolRange pool = {});
+					 KexecSyscall syscall = KexecSyscall::file, PoolRange pool = {});
 
 } // namespace pkram

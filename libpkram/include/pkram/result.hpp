@@ -14,10 +14,7 @@ struct Error {
 	int errnum = 0;      // an errno value
 	std::string message; // what failed, for a human
 
-	std::string what() const
-	{
-		return errnum ? message + ": " + std::strerror(errnum) : message;
-	}
+	std::string what() const { return errnum ? message + ": " + std::strerror(errnum) : message; }
 };
 
 inline Error make_error(int errnum, std::string message)
@@ -26,7 +23,10 @@ inline Error make_error(int errnum, std::string message)
 }
 
 // The error of the last failed libc call.
-inline Error errno_error(std::string message) { return make_error(errno, std::move(message)); }
+inline Error errno_error(std::string message)
+{
+	return make_error(errno, std::move(message));
+}
 
 template <typename T> class [[nodiscard]] Result {
       public:

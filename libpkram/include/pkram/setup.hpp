@@ -22,10 +22,10 @@ Result<std::vector<MemRange>> read_firmware_memmap(const std::string &dir = "/sy
 struct PoolPlan {
 	uint64_t base = 0;
 	uint64_t size = 0;
-	MemRange ram;		     // the RAM range it sits in
-	std::string memmap_arg;	     // memmap=SIZE$BASE
-	std::string pool_arg;	     // pkram.pool=SIZE@BASE
-	std::string grub_words;	     // for GRUB_CMDLINE_LINUX ($ escaped)
+	MemRange ram;           // the RAM range it sits in
+	std::string memmap_arg; // memmap=SIZE$BASE
+	std::string pool_arg;   // pkram.pool=SIZE@BASE
+	std::string grub_words; // for GRUB_CMDLINE_LINUX ($ escaped)
 };
 
 // Picks a place for a pool of `size` bytes (a multiple of 2 MiB): the top of

@@ -18,8 +18,8 @@ namespace pkram {
 
 struct TreeStats {
 	uint64_t entries = 0;
-	uint64_t files = 0;	  // regular files whose data was copied
-	uint64_t bytes = 0;	  // file data bytes copied
+	uint64_t files = 0;       // regular files whose data was copied
+	uint64_t bytes = 0;       // file data bytes copied
 	uint64_t total_bytes = 0; // file data bytes to copy, known after the walk
 };
 
