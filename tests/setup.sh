@@ -22,7 +22,7 @@ packages=(
 	jq attr zstd lz4 python3 systemtap-sdt-dev prometheus libfuse3-dev fuse3 libcli11-dev libgtest-dev
 	libgmock-dev nlohmann-json3-dev libboost-dev chromium
 	dkms udev systemd e2fsprogs trinity groff-base man-db openssl shellcheck
-	fio sqlite3 rsync
+	fio sqlite3 rsync clang-format
 )
 
 missing=()
