@@ -9,4 +9,8 @@ cd "$repo"
 bash tests/setup.sh
 cmake --preset ci >/dev/null
 cmake --build --preset ci
-exec tests/vm/run-scenario.sh -v demo
+# The guest boots quietly (its scenario asks for it): the story, then
+# pkram's own kernel lines once. Progress bars only on a terminal.
+host_tty=()
+[[ -t 1 ]] && host_tty=(-a pkramtest.host_tty=1)
+exec tests/vm/run-scenario.sh -v "${host_tty[@]}" demo

@@ -1,7 +1,13 @@
 # The README's demo: the seed's walk-through through pkramfs, a real kexec,
 # `ls /pkram/nodes`, and the latency dashboard of the save and restore.
 # PKRAM-VM-SUITE: no (tests/demo.sh runs it)
+# PKRAM-VM-APPEND: quiet
 say() { printf '\n\033[1m### %s\033[0m\n' "$*"; }
+
+# pkram-cli's progress bars redraw with \r: only when the host shows this
+# console on a terminal (tests/demo.sh says so on the command line).
+progress=()
+grep -qw pkramtest.host_tty=1 /proc/cmdline || progress=(--no-progress)
 
 start_tracing() {
 	"$PKRAM_BUILD/bpf/pkram-trace" >/tmp/trace.txt 2>&1 &
@@ -30,7 +36,7 @@ stage_1() {
 	setfattr -n user.pkram.seal -v 1 /mnt
 	umount /mnt
 	say "   and a directory tree saved with pkram-cli save /usr/share/doc/bash docs"
-	pk_cli save /usr/share/doc/bash docs
+	pk_cli save "${progress[@]}" /usr/share/doc/bash docs
 	pk_cli status
 	stop_tracing
 	say "The save's latencies (pkram-dash top, from the pinned maps through bpftool)"
@@ -57,7 +63,7 @@ stage_2() {
 		"$(cat "$PKRAM_RESULTS/md5-after")"
 	umount /mnt
 	say "pkram-cli restore -j 4 docs /tmp/docs   (into tmpfs)"
-	pk_cli restore -j 4 docs /tmp/docs
+	pk_cli restore "${progress[@]}" -j 4 docs /tmp/docs
 	say "pkram-cli free -y docs"
 	umount /pkram
 	pk_cli free -y docs
