@@ -11,6 +11,15 @@ namespace pkram {
 
 const size_t object_name_max = PKRAM_OBJ_NAME_MAX;
 
+std::shared_ptr<Transport> kernel_transport()
+{
+	struct Kernel : Transport {
+		int ioctl(int fd, unsigned long cmd, void *arg) override { return ::ioctl(fd, cmd, arg); }
+	};
+	static const std::shared_ptr<Transport> kernel = std::make_shared<Kernel>();
+	return kernel;
+}
+
 namespace {
 
 template <typename T> T zeroed_arg()
@@ -116,7 +125,7 @@ Status Object::truncate(uint64_t size)
 {
 	auto arg = zeroed_arg<pkram_obj_truncate>();
 	arg.length = size;
-	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_TRUNCATE, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_OBJ_TRUNCATE, &arg))
 		return errno_error("set object size to " + std::to_string(size));
 	return {};
 }
@@ -132,7 +141,7 @@ Result<ObjectInfo> Object::info() const
 	auto arg = zeroed_arg<pkram_obj_stat>();
 	arg.name = ptr(name.data());
 	arg.name_buf_len = static_cast<uint32_t>(name.size());
-	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_INFO, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_OBJ_INFO, &arg))
 		return errno_error("object info");
 	return to_object_info(arg, name.c_str());
 }
@@ -144,18 +153,18 @@ Result<Object> Node::open_object(std::string_view name, ObjectOpen how) const
 	arg.name_len = static_cast<uint32_t>(name.size());
 	arg.flags = (how.create ? PKRAM_OBJ_CREATE : 0) | (how.exclusive ? PKRAM_OBJ_EXCL : 0) |
 		    (how.stream == Stream::bytes ? PKRAM_OBJ_BYTES : 0);
-	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_OPEN, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_OBJ_OPEN, &arg))
 		return name_error((how.create ? "create object " : "open object ") + quoted(name) +
 					  " in node " + quoted(name_),
 				  false);
-	return Object(UniqueFd(arg.fd));
+	return Object(UniqueFd(arg.fd), transport_);
 }
 
 Status Node::seal(bool data_crc)
 {
 	auto arg = zeroed_arg<pkram_node_seal>();
 	arg.flags = data_crc ? PKRAM_SEAL_DATA_CRC : 0;
-	if (ioctl(fd_.get(), PKRAM_IOC_NODE_SEAL, &arg)) {
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_NODE_SEAL, &arg)) {
 		int err = errno;
 		if (err == EBUSY)
 			return make_error(err, "seal node " + quoted(name_) +
@@ -168,7 +177,7 @@ Status Node::seal(bool data_crc)
 Result<VerifyReport> Node::verify() const
 {
 	auto arg = zeroed_arg<pkram_node_verify>();
-	if (ioctl(fd_.get(), PKRAM_IOC_NODE_VERIFY, &arg)) {
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_NODE_VERIFY, &arg)) {
 		int err = errno;
 		if (err == ENODATA)
 			return make_error(
@@ -196,7 +205,7 @@ static NodeInfo to_node_info(const pkram_node_stat &st)
 Result<NodeInfo> Node::info() const
 {
 	auto arg = zeroed_arg<pkram_node_stat>();
-	if (ioctl(fd_.get(), PKRAM_IOC_NODE_INFO, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_NODE_INFO, &arg))
 		return errno_error("node info of " + quoted(name_));
 	return to_node_info(arg);
 }
@@ -210,7 +219,7 @@ Result<std::vector<ObjectInfo>> Node::objects() const
 		arg.cursor = cursor;
 		arg.name = ptr(name.data());
 		arg.name_buf_len = static_cast<uint32_t>(name.size());
-		if (ioctl(fd_.get(), PKRAM_IOC_OBJ_STAT, &arg)) {
+		if (transport_->ioctl(fd_.get(), PKRAM_IOC_OBJ_STAT, &arg)) {
 			if (errno == ENOENT)
 				return out;
 			return errno_error("list objects of node " + quoted(name_));
@@ -225,7 +234,7 @@ Status Node::delete_object(std::string_view name)
 	auto arg = zeroed_arg<pkram_obj_delete>();
 	arg.name = ptr(name.data());
 	arg.name_len = static_cast<uint32_t>(name.size());
-	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_DELETE, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_OBJ_DELETE, &arg))
 		return name_error("delete object " + quoted(name) + " of node " + quoted(name_), false);
 	return {};
 }
@@ -238,7 +247,7 @@ Status Node::rename_object(std::string_view from, std::string_view to, bool nore
 	arg.old_len = static_cast<uint32_t>(from.size());
 	arg.new_name = ptr(to.data());
 	arg.new_len = static_cast<uint32_t>(to.size());
-	if (ioctl(fd_.get(), PKRAM_IOC_OBJ_RENAME, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_OBJ_RENAME, &arg))
 		return name_error("rename object " + quoted(from) + " to " + quoted(to) + " in node " +
 					  quoted(name_),
 				  false);
@@ -255,13 +264,13 @@ Result<Device> Device::open(const std::string &path)
 						   : "";
 		return make_error(err, "open " + path + hint);
 	}
-	return Device(UniqueFd(fd));
+	return Device(UniqueFd(fd), kernel_transport());
 }
 
 Result<PoolStatus> Device::status() const
 {
 	auto arg = zeroed_arg<pkram_pool_status>();
-	if (ioctl(fd_.get(), PKRAM_IOC_POOL_STATUS, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_POOL_STATUS, &arg))
 		return errno_error("pool status");
 	return PoolStatus{arg.abi_version,    arg.format_version,       arg.nr_nodes,
 			  arg.pool_base,      arg.pool_bytes,           arg.used_bytes,
@@ -289,7 +298,7 @@ std::string stale_reason(int err)
 Result<AdoptReport> Device::adopt()
 {
 	auto arg = zeroed_arg<pkram_pool_adopt>();
-	if (ioctl(fd_.get(), PKRAM_IOC_POOL_ADOPT, &arg)) {
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_POOL_ADOPT, &arg)) {
 		int err = errno;
 		if (err == ENOENT)
 			return make_error(err, "adopt: no stale pool is held");
@@ -302,7 +311,7 @@ Result<AdoptReport> Device::adopt()
 Status Device::discard()
 {
 	auto arg = zeroed_arg<pkram_pool_discard>();
-	if (ioctl(fd_.get(), PKRAM_IOC_POOL_DISCARD, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_POOL_DISCARD, &arg))
 		return errno == ENOENT ? make_error(ENOENT, "discard: no stale pool is held")
 				       : errno_error("discard the stale pool");
 	return {};
@@ -313,9 +322,9 @@ Result<Node> Device::create_node(std::string_view name)
 	auto arg = zeroed_arg<pkram_node_open>();
 	arg.name = ptr(name.data());
 	arg.name_len = static_cast<uint32_t>(name.size());
-	if (ioctl(fd_.get(), PKRAM_IOC_NODE_CREATE, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_NODE_CREATE, &arg))
 		return name_error("create node " + quoted(name), true);
-	return Node(UniqueFd(arg.fd), std::string(name));
+	return Node(UniqueFd(arg.fd), std::string(name), transport_);
 }
 
 Result<Node> Device::open_node(std::string_view name, bool write)
@@ -324,9 +333,9 @@ Result<Node> Device::open_node(std::string_view name, bool write)
 	arg.name = ptr(name.data());
 	arg.name_len = static_cast<uint32_t>(name.size());
 	arg.flags = write ? PKRAM_NODE_OPEN_WRITE : 0;
-	if (ioctl(fd_.get(), PKRAM_IOC_NODE_OPEN, &arg))
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_NODE_OPEN, &arg))
 		return name_error("open node " + quoted(name), true);
-	return Node(UniqueFd(arg.fd), std::string(name));
+	return Node(UniqueFd(arg.fd), std::string(name), transport_);
 }
 
 Status Device::free_node(std::string_view name)
@@ -334,7 +343,7 @@ Status Device::free_node(std::string_view name)
 	auto arg = zeroed_arg<pkram_node_free>();
 	arg.name = ptr(name.data());
 	arg.name_len = static_cast<uint32_t>(name.size());
-	if (ioctl(fd_.get(), PKRAM_IOC_NODE_FREE, &arg)) {
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_NODE_FREE, &arg)) {
 		int err = errno;
 		if (err == EBUSY)
 			return make_error(err,
@@ -351,7 +360,7 @@ Result<std::vector<NodeInfo>> Device::nodes() const
 	for (uint32_t i = 0;; i++) {
 		auto arg = zeroed_arg<pkram_node_stat>();
 		arg.index = i;
-		if (ioctl(fd_.get(), PKRAM_IOC_NODE_STAT, &arg)) {
+		if (transport_->ioctl(fd_.get(), PKRAM_IOC_NODE_STAT, &arg)) {
 			if (errno == ENOENT)
 				return out;
 			return errno_error("list nodes");

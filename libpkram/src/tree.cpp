@@ -453,7 +453,7 @@ Result<TreeStats> save_tree(Device &dev, const std::string &dir, const std::stri
 	if (!st) {
 		// Leave no half-saved node behind.
 		Error err = st.error();
-		*node = Node(UniqueFd(), node_name);
+		node->close();
 		(void)dev.free_node(node_name);
 		return err;
 	}

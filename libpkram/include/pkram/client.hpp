@@ -1,13 +1,17 @@
 // The C++ client of /dev/pkram: RAII handles for the device, a node and an
-// object. Everything in userspace talks to the module through this.
+// object. Everything in userspace talks to the module through this. Each
+// handle carries the transport its device was opened with (the kernel's, or
+// a stand-in: pkram/transport.hpp).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pkram/result.hpp"
+#include "pkram/transport.hpp"
 #include "pkram/unique_fd.hpp"
 
 namespace pkram {
@@ -79,7 +83,9 @@ struct ObjectInfo {
 
 class Object {
       public:
-	explicit Object(UniqueFd fd) : fd_(std::move(fd)) {}
+	Object(UniqueFd fd, std::shared_ptr<Transport> transport)
+	    : fd_(std::move(fd)), transport_(std::move(transport))
+	{}
 	// Reads up to len bytes at off; fewer only at the end of the stream.
 	Result<size_t> pread(void *buf, size_t len, uint64_t off) const;
 	// Reads the whole stream.
@@ -92,6 +98,7 @@ class Object {
 
       private:
 	UniqueFd fd_;
+	std::shared_ptr<Transport> transport_;
 };
 
 struct ObjectOpen {
@@ -102,7 +109,9 @@ struct ObjectOpen {
 
 class Node {
       public:
-	Node(UniqueFd fd, std::string name) : fd_(std::move(fd)), name_(std::move(name)) {}
+	Node(UniqueFd fd, std::string name, std::shared_ptr<Transport> transport)
+	    : fd_(std::move(fd)), name_(std::move(name)), transport_(std::move(transport))
+	{}
 	const std::string &name() const { return name_; }
 	Result<Object> open_object(std::string_view name, ObjectOpen how = {}) const;
 	// data_crc: also store a CRC32C of every extent's data, for verify().
@@ -116,14 +125,22 @@ class Node {
 	// Replaces an object of the new name unless noreplace.
 	Status rename_object(std::string_view from, std::string_view to, bool noreplace = false);
 
+	// Lets go of the node fd (e.g. before freeing the node).
+	void close() { fd_.reset(); }
+
       private:
 	UniqueFd fd_;
 	std::string name_;
+	std::shared_ptr<Transport> transport_;
 };
 
 class Device {
       public:
 	static Result<Device> open(const std::string &path = default_device);
+	// A device fd reached through another transport (a stand-in pool).
+	Device(UniqueFd fd, std::shared_ptr<Transport> transport)
+	    : fd_(std::move(fd)), transport_(std::move(transport))
+	{}
 	Result<PoolStatus> status() const;
 	// The held stale pool: restore it on purpose, or throw it away.
 	Result<AdoptReport> adopt();
@@ -136,8 +153,8 @@ class Device {
 	Result<std::vector<NodeInfo>> nodes() const;
 
       private:
-	explicit Device(UniqueFd fd) : fd_(std::move(fd)) {}
 	UniqueFd fd_;
+	std::shared_ptr<Transport> transport_;
 };
 
 } // namespace pkram
