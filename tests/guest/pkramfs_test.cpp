@@ -3,6 +3,8 @@
 // Run by tests/vm/scenarios/fuse.sh.
 #include <gtest/gtest.h>
 
+#include "files.hpp"
+
 #include <dirent.h>
 #include <grp.h>
 #include <fcntl.h>
@@ -37,27 +39,8 @@ std::string path(const std::string &rel)
 	return dir() + "/" + rel;
 }
 
-std::string read_file(const std::string &p)
-{
-	int fd = open(p.c_str(), O_RDONLY);
-	if (fd < 0)
-		return "<open failed: " + std::string(std::strerror(errno)) + ">";
-	std::string out;
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		out.append(buf, static_cast<size_t>(n));
-	close(fd);
-	return out;
-}
-
-void write_file(const std::string &p, const std::string &data)
-{
-	int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ASSERT_GE(fd, 0) << p << ": " << std::strerror(errno);
-	ASSERT_EQ(static_cast<ssize_t>(data.size()), write(fd, data.data(), data.size()));
-	ASSERT_EQ(0, close(fd));
-}
+using pkram::test::read_file;
+using pkram::test::write_file;
 
 TEST(Pkramfs, WriteReadAndPositionalIoAtOddOffsets)
 {

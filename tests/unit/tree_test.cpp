@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "files.hpp"
 #include "memory_pool.hpp"
 #include "pkram/entry_meta.hpp"
 #include "pkram/tree.hpp"
@@ -45,27 +46,8 @@ class TempDir {
 	fs::path path_;
 };
 
-void write_file(const fs::path &p, const std::string &data)
-{
-	int fd = open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ASSERT_GE(fd, 0) << p;
-	ASSERT_EQ(static_cast<ssize_t>(data.size()), write(fd, data.data(), data.size()));
-	close(fd);
-}
-
-std::string read_file(const fs::path &p)
-{
-	int fd = open(p.c_str(), O_RDONLY);
-	if (fd < 0)
-		return "<" + std::string(std::strerror(errno)) + ">";
-	std::string out;
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		out.append(buf, static_cast<size_t>(n));
-	close(fd);
-	return out;
-}
+using pkram::test::read_file;
+using pkram::test::write_file;
 
 std::string random_bytes(size_t n, unsigned seed)
 {
