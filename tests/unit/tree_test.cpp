@@ -100,6 +100,9 @@ void make_tree(const fs::path &d)
 	close(s);
 	ASSERT_EQ(0, setxattr((d / "big").c_str(), "user.pkram", "\x00\xff\x10", 3, 0));
 	ASSERT_EQ(0, setxattr((d / "dir").c_str(), "user.note", "hello", 5, 0));
+	// Metadata of more than a page (the xattr hex-encoded): read whole.
+	const std::string big = random_bytes(3000, 3);
+	ASSERT_EQ(0, setxattr((d / "small").c_str(), "user.big", big.data(), big.size(), 0));
 	if (root()) {
 		ASSERT_EQ(0, mknod((d / "chardev").c_str(), S_IFCHR | 0600, makedev(1, 3)));
 		ASSERT_EQ(0, mknod((d / "blockdev").c_str(), S_IFBLK | 0600, makedev(7, 0)));
