@@ -455,7 +455,7 @@ TEST_F(DataPath, ReopenThroughProcFd)
 	ASSERT_TRUE(o.pwrite_all(data.data(), data.size(), 0).ok());
 	const std::string path = "/proc/self/fd/" + std::to_string(o.fd());
 	{
-		pkram::Object again(pkram::UniqueFd(::open(path.c_str(), O_RDWR)));
+		pkram::Object again(pkram::UniqueFd(::open(path.c_str(), O_RDWR)), pkram::kernel_transport());
 		ASSERT_GE(again.fd(), 0) << std::strerror(errno);
 		EXPECT_EQ(data, *again.read_all());
 		ASSERT_TRUE(again.pwrite_all("again", 5, 0).ok());
@@ -474,7 +474,7 @@ TEST_F(DataPath, ReopenThroughProcFd)
 	ASSERT_TRUE(n.seal().ok());
 	EXPECT_EQ(-1, ::open(path.c_str(), O_RDWR));
 	EXPECT_EQ(EROFS, errno);
-	pkram::Object sealed(pkram::UniqueFd(::open(path.c_str(), O_RDONLY)));
+	pkram::Object sealed(pkram::UniqueFd(::open(path.c_str(), O_RDONLY)), pkram::kernel_transport());
 	ASSERT_GE(sealed.fd(), 0) << std::strerror(errno);
 	EXPECT_EQ(data, *sealed.read_all());
 }
