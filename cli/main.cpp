@@ -35,10 +35,7 @@ int report(const Error &error)
 	return Exit::failed;
 }
 
-Result<Device> open_device(const Context &ctx)
-{
-	return Device::open(ctx.device);
-}
+Result<Device> open_device(const Context &ctx) { return Device::open(ctx.device); }
 
 Result<OpenedNode> open_node(const Context &ctx, const std::string &name, bool write)
 {

@@ -46,10 +46,7 @@ struct DirHandle {
 	std::vector<DirEntry> entries;
 };
 
-Fs &fs_of(fuse_req_t req)
-{
-	return *static_cast<Fs *>(fuse_req_userdata(req));
-}
+Fs &fs_of(fuse_req_t req) { return *static_cast<Fs *>(fuse_req_userdata(req)); }
 
 // The one rule of replies: helpers compute values or errnos and never reply;
 // each callback's body ends in a Reply, which is either an errno (guarded()
@@ -60,10 +57,7 @@ struct Sent {
 	int result; // what fuse_reply_*() returned
 };
 
-Sent sent(int fuse_reply_result)
-{
-	return Sent{fuse_reply_result};
-}
+Sent sent(int fuse_reply_result) { return Sent{fuse_reply_result}; }
 
 class Reply {
       public:
@@ -90,10 +84,7 @@ template <typename F> void guarded(fuse_req_t req, F &&body)
 	}
 }
 
-Reply reply_ok(fuse_req_t req)
-{
-	return sent(fuse_reply_err(req, 0));
-}
+Reply reply_ok(fuse_req_t req) { return sent(fuse_reply_err(req, 0)); }
 
 // What a callback works on: the inode, its loaded node and its entry.
 struct Target {

@@ -99,15 +99,9 @@ int drop_setid_unless_kept(fuse_req_t req, Mounted &m, const Inode &in, Entry &e
 }
 
 // A name component longer than a local file system takes.
-bool name_too_long(const char *name)
-{
-	return std::strlen(name) > NAME_MAX;
-}
+bool name_too_long(const char *name) { return std::strlen(name) > NAME_MAX; }
 
-bool path_too_long(size_t len)
-{
-	return len > pkram::object_name_max;
-}
+bool path_too_long(size_t len) { return len > pkram::object_name_max; }
 
 void fill_stat(const Inode &in, const Mounted *m, const Entry *e, fuse_ino_t ino, struct stat *st)
 {

@@ -31,15 +31,9 @@ template <typename T> T zeroed_arg()
 	return arg;
 }
 
-uint64_t ptr(const void *p)
-{
-	return reinterpret_cast<uintptr_t>(p);
-}
+uint64_t ptr(const void *p) { return reinterpret_cast<uintptr_t>(p); }
 
-std::string quoted(std::string_view s)
-{
-	return "'" + std::string(s) + "'";
-}
+std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
 // The errno of a failed call, with what the name rules are when it was the name.
 constexpr const char *held_hint =

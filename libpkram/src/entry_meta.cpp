@@ -186,10 +186,7 @@ std::optional<EntryMeta::Type> entry_type_of(uint32_t st_mode)
 	return std::nullopt;
 }
 
-int64_t ns_of(const timespec &ts)
-{
-	return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
+int64_t ns_of(const timespec &ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
 
 timespec timespec_of(int64_t ns)
 {

@@ -21,10 +21,7 @@ std::string hex(uint64_t v)
 	return buf;
 }
 
-uint64_t align_down(uint64_t v, uint64_t a)
-{
-	return v / a * a;
-}
+uint64_t align_down(uint64_t v, uint64_t a) { return v / a * a; }
 
 } // namespace
 

@@ -39,14 +39,8 @@ struct NodeChain {
 u8 *pool_base;
 u64 pool_size;
 
-pkram_fmt_super *super()
-{
-	return reinterpret_cast<pkram_fmt_super *>(pool_base);
-}
-pkram_fmt_block *block_at(u64 off)
-{
-	return reinterpret_cast<pkram_fmt_block *>(pool_base + off);
-}
+pkram_fmt_super *super() { return reinterpret_cast<pkram_fmt_super *>(pool_base); }
+pkram_fmt_block *block_at(u64 off) { return reinterpret_cast<pkram_fmt_block *>(pool_base + off); }
 
 bool block_ok(u64 off)
 {
@@ -63,10 +57,7 @@ void fix_block_crc(u64 off)
 
 // The primary's CRC made right again, so the change itself is judged (its
 // shadow, unchanged, would stand in for a primary with a wrong CRC).
-void fix_super_crc()
-{
-	pkram_fmt_super_update_crc(super());
-}
+void fix_super_crc() { pkram_fmt_super_update_crc(super()); }
 
 std::vector<NodeChain> chains()
 {

@@ -37,15 +37,9 @@ std::mt19937_64 rng;
 std::map<std::string, std::map<std::string, uint64_t>> outcomes; // op -> result -> count
 sigjmp_buf fault_jump;
 
-void on_fault(int)
-{
-	siglongjmp(fault_jump, 1);
-}
+void on_fault(int) { siglongjmp(fault_jump, 1); }
 
-uint64_t pick(std::initializer_list<uint64_t> values)
-{
-	return values.begin()[rng() % values.size()];
-}
+uint64_t pick(std::initializer_list<uint64_t> values) { return values.begin()[rng() % values.size()]; }
 
 void record(const std::string &op, long rc)
 {

@@ -34,10 +34,7 @@ std::string dir()
 	return d ? d : "/pkram/nodes/work";
 }
 
-std::string path(const std::string &rel)
-{
-	return dir() + "/" + rel;
-}
+std::string path(const std::string &rel) { return dir() + "/" + rel; }
 
 using pkram::test::read_file;
 using pkram::test::write_file;
@@ -246,10 +243,7 @@ struct statx fresh_statx(const std::string &p)
 	return stx;
 }
 
-int64_t ns(const statx_timestamp &t)
-{
-	return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec;
-}
+int64_t ns(const statx_timestamp &t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; }
 
 // The kernel forgets every inode nothing holds (FUSE_FORGET to pkramfs).
 void drop_caches()

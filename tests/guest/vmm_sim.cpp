@@ -16,10 +16,7 @@
 
 namespace {
 
-uint64_t word_at(uint64_t seed, uint64_t i)
-{
-	return (seed + i) * 0x9E3779B97F4A7C15ull;
-}
+uint64_t word_at(uint64_t seed, uint64_t i) { return (seed + i) * 0x9E3779B97F4A7C15ull; }
 
 int fail(const std::string &what)
 {

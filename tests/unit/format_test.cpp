@@ -620,9 +620,6 @@ TEST(Bitmap, FindsAlignedRuns)
 	EXPECT_EQ(4096u - 65, pkram_fmt_count_set(&map));
 }
 
-TEST(Crc, IsStandardCrc32c)
-{
-	EXPECT_EQ(0xE3069283u, pkram_fmt_crc32c("123456789", 9));
-}
+TEST(Crc, IsStandardCrc32c) { EXPECT_EQ(0xE3069283u, pkram_fmt_crc32c("123456789", 9)); }
 
 } // namespace

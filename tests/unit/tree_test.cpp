@@ -64,10 +64,7 @@ void set_times(const fs::path &p, int64_t sec, long nsec)
 	ASSERT_EQ(0, utimensat(AT_FDCWD, p.c_str(), t, AT_SYMLINK_NOFOLLOW)) << p;
 }
 
-bool root()
-{
-	return geteuid() == 0;
-}
+bool root() { return geteuid() == 0; }
 
 // Every file type and attribute save/restore promises to keep.
 void make_tree(const fs::path &d)

@@ -17,16 +17,10 @@ struct Error {
 	std::string what() const { return errnum ? message + ": " + std::strerror(errnum) : message; }
 };
 
-inline Error make_error(int errnum, std::string message)
-{
-	return Error{errnum, std::move(message)};
-}
+inline Error make_error(int errnum, std::string message) { return Error{errnum, std::move(message)}; }
 
 // The error of the last failed libc call.
-inline Error errno_error(std::string message)
-{
-	return make_error(errno, std::move(message));
-}
+inline Error errno_error(std::string message) { return make_error(errno, std::move(message)); }
 
 template <typename T> class [[nodiscard]] Result {
       public:
