@@ -19,6 +19,7 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "pkram_internal.h"
@@ -35,6 +36,8 @@ struct pkram_memmap_block {
 struct pkram_memmap {
 	struct pkram_pool *pool;
 	struct mutex lock;		/* mapping a block */
+	atomic_t faults_waiting;	/* faults waiting for their block */
+	wait_queue_head_t faults_done;	/* the worker waits for them */
 	struct work_struct work;
 	u64 nr_blocks;
 	u64 built_ns;			/* time spent building, all blocks */
@@ -83,6 +86,12 @@ static void build_all(struct work_struct *work)
 	u64 i;
 
 	for (i = 0; i < mm->nr_blocks; i++) {
+		/*
+		 * A fault waiting for its block goes first: a mutex is not
+		 * fair, and this loop took it back block after block (on 6.12
+		 * just after boot a first fault waited 4.6 s for all 36).
+		 */
+		wait_event(mm->faults_done, !atomic_read(&mm->faults_waiting));
 		mutex_lock(&mm->lock);
 		map_block(mm, i);
 		mutex_unlock(&mm->lock);
@@ -108,9 +117,12 @@ struct page *pkram_memmap_page(struct pkram_pool *pool, u64 pool_page)
 	b = block_of(mm, pool_page);
 	/* Pairs with the release in map_block(). */
 	if (!smp_load_acquire(&b->ready)) {
+		atomic_inc(&mm->faults_waiting);
 		mutex_lock(&mm->lock);
 		map_block(mm, b - mm->blocks);
 		mutex_unlock(&mm->lock);
+		if (atomic_dec_and_test(&mm->faults_waiting))
+			wake_up(&mm->faults_done);
 		if (!b->ready)
 			return NULL;
 	}
@@ -157,6 +169,8 @@ int pkram_memmap_init(struct pkram_pool *pool)
 	mm->pool = pool;
 	mm->nr_blocks = nr;
 	mutex_init(&mm->lock);
+	atomic_set(&mm->faults_waiting, 0);
+	init_waitqueue_head(&mm->faults_done);
 	atomic64_set(&mm->nr_ready, 0);
 	INIT_WORK(&mm->work, build_all);
 	pool->memmap = mm;
