@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Puts the newest benchmark result of each kernel (tests/bench/results/
+"""Puts the newest benchmark result of each kernel line (tests/bench/results/
 DATE-KERNEL-NCPUc.md, written by run.sh) into the README between the
 bench-table markers, and the newest VMM restart result of each kernel
 (DATE-KERNEL-NCPUc-vmm.md) between the vmm-table markers, so the README's
@@ -17,14 +17,20 @@ TABLES = {  # marker: (result name, heading level)
 }
 
 
+def kernel_line(kver):
+    """6.12.118+deb12-amd64 and 6.12.117+deb12-amd64 are one line (6.12, amd64)."""
+    m = re.match(r"^(\d+\.\d+)\.\S*?-((?:cloud-|rt-)?amd64)$", kver)
+    return (m.group(1), m.group(2)) if m else (kver, "")
+
+
 def fill(text, marker, name, heading, results):
     newest = {}
     for f in sorted(results.glob("*.md")):
         m = name.match(f.name)
-        if m:
-            newest[m.group(2)] = (m.group(1), m.group(3), f)  # sorted: the last date wins
+        if m:  # sorted: the last date wins, and a newer point release replaces an older one
+            newest[kernel_line(m.group(2))] = (m.group(2), m.group(1), m.group(3), f)
     parts = []
-    for kver, (date, cores, f) in sorted(newest.items()):
+    for _, (kver, date, cores, f) in sorted(newest.items()):
         parts.append(f"{heading} Latest run on {kver}\n\n{date}, QEMU/TCG with 2 vCPUs on a {cores}-core "
                      f"host (`tests/bench/results/{f.stem}.json`).\n\n{f.read_text().strip()}\n")
     begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
