@@ -37,6 +37,14 @@ std::string_view user_string(uint64_t ptr, uint32_t len)
 	return {reinterpret_cast<const char *>(static_cast<uintptr_t>(ptr)), len};
 }
 
+// A name passed as pointer and length, checked by the format's rule for its
+// kind (pkram_fmt_check_node_name or _obj_name); 0 or an errno.
+int checked_name(uint64_t ptr, uint32_t len, int (*rule)(const char *, size_t), std::string &name)
+{
+	name = user_string(ptr, len);
+	return -rule(name.data(), name.size());
+}
+
 // The ABI's size rule, kept simple: the struct this test was built with.
 template <typename T> T *arg_of(void *arg)
 {
@@ -174,9 +182,9 @@ int MemoryPool::node_create_open(unsigned long cmd, void *arg)
 	auto *a = arg_of<pkram_node_open>(arg);
 	if (!a || (a->flags & ~PKRAM_NODE_OPEN_WRITE) || (cmd == PKRAM_IOC_NODE_CREATE && a->flags))
 		return fail(EINVAL);
-	std::string name(user_string(a->name, a->name_len));
-	if (int err = pkram_fmt_check_node_name(name.data(), name.size()))
-		return fail(-err);
+	std::string name;
+	if (int err = checked_name(a->name, a->name_len, pkram_fmt_check_node_name, name))
+		return fail(err);
 	auto node = find_node(name);
 	if (cmd == PKRAM_IOC_NODE_CREATE) {
 		if (node)
@@ -199,9 +207,9 @@ int MemoryPool::node_free(void *arg)
 	auto *a = arg_of<pkram_node_free>(arg);
 	if (!a || a->flags || a->reserved)
 		return fail(EINVAL);
-	std::string name(user_string(a->name, a->name_len));
-	if (int err = pkram_fmt_check_node_name(name.data(), name.size()))
-		return fail(-err);
+	std::string name;
+	if (int err = checked_name(a->name, a->name_len, pkram_fmt_check_node_name, name))
+		return fail(err);
 	for (auto it = nodes_.begin(); it != nodes_.end(); ++it)
 		if ((*it)->name == name) {
 			nodes_.erase(it);
@@ -267,9 +275,9 @@ int MemoryPool::obj_open(const Handle &h, void *arg)
 	auto *a = arg_of<pkram_obj_open>(arg);
 	if (!a || (a->flags & ~(PKRAM_OBJ_CREATE | PKRAM_OBJ_EXCL | PKRAM_OBJ_BYTES)))
 		return fail(EINVAL);
-	std::string name(user_string(a->name, a->name_len));
-	if (int err = pkram_fmt_check_obj_name(name.data(), name.size()))
-		return fail(-err);
+	std::string name;
+	if (int err = checked_name(a->name, a->name_len, pkram_fmt_check_obj_name, name))
+		return fail(err);
 	int stream = (a->flags & PKRAM_OBJ_BYTES) ? 1 : 0;
 	std::shared_ptr<Object> obj;
 	for (const auto &o : h.node->objects)
@@ -332,9 +340,9 @@ int MemoryPool::obj_delete(const Handle &h, void *arg)
 	auto *a = arg_of<pkram_obj_delete>(arg);
 	if (!a || a->flags || a->reserved)
 		return fail(EINVAL);
-	std::string name(user_string(a->name, a->name_len));
-	if (int err = pkram_fmt_check_obj_name(name.data(), name.size()))
-		return fail(-err);
+	std::string name;
+	if (int err = checked_name(a->name, a->name_len, pkram_fmt_check_obj_name, name))
+		return fail(err);
 	if (h.node->state != NodeState::open)
 		return fail(EROFS);
 	auto &objs = h.node->objects;
@@ -351,10 +359,11 @@ int MemoryPool::obj_rename(const Handle &h, void *arg)
 	auto *a = arg_of<pkram_obj_rename>(arg);
 	if (!a || (a->flags & ~PKRAM_RENAME_NOREPLACE) || a->reserved || a->pad)
 		return fail(EINVAL);
-	std::string from(user_string(a->old_name, a->old_len)), to(user_string(a->new_name, a->new_len));
-	for (const auto &n : {from, to})
-		if (int err = pkram_fmt_check_obj_name(n.data(), n.size()))
-			return fail(-err);
+	std::string from, to;
+	if (int err = checked_name(a->old_name, a->old_len, pkram_fmt_check_obj_name, from))
+		return fail(err);
+	if (int err = checked_name(a->new_name, a->new_len, pkram_fmt_check_obj_name, to))
+		return fail(err);
 	if (h.node->state != NodeState::open)
 		return fail(EROFS);
 	auto &objs = h.node->objects;
