@@ -345,8 +345,6 @@ int make_entry(fuse_req_t req, fuse_ino_t parent, const char *name, EntryMeta me
 	std::string path = join(in->path, name);
 	if (m->tree.find(path))
 		return EEXIST;
-	if (path_too_long(path.size()))
-		return ENAMETOOLONG;
 	const fuse_ctx *ctx = fuse_req_ctx(req);
 	meta.uid = ctx->uid;
 	meta.gid = ctx->gid;
