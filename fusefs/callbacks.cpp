@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "entries.hpp"
+#include "readahead.hpp"
 #include "pkram/status_json.hpp"
 
 namespace pkramfs {
@@ -1006,7 +1007,7 @@ void op_init(void *, fuse_conn_info *conn)
 	// Large requests: no round trip per 4 KiB to the module. (max_read must
 	// stay as the mount options set it: libfuse refuses a mismatch.)
 	conn->max_write = 1 << 20;
-	conn->max_readahead = 1 << 20;
+	conn->max_readahead = readahead_bytes;
 	// Small writes (head, cp, a database's pages) gather in the page cache
 	// and reach the node as large ones, written back on close or fsync.
 	if (conn->capable & FUSE_CAP_WRITEBACK_CACHE)

@@ -22,6 +22,7 @@
 
 #include "callbacks.hpp"
 #include "fs.hpp"
+#include "readahead.hpp"
 #include "session_io.hpp"
 
 namespace {
@@ -124,6 +125,8 @@ int main(int argc, char *argv[])
 		std::fprintf(stderr, "pkramfs: custom session I/O: %s\n", std::strerror(-err));
 		goto out_unmount;
 	}
+	if (std::string why = pkramfs::raise_readahead(cmd.mountpoint); !why.empty())
+		std::fprintf(stderr, "pkramfs: readahead stays at the kernel's default: %s\n", why.c_str());
 	fuse_daemonize(cmd.foreground);
 	{
 		fuse_loop_config *config = fuse_loop_cfg_create();

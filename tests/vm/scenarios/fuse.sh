@@ -27,6 +27,14 @@ stage_1() {
 
 	# The all-nodes tree, open to other users (the POSIX tests run some as uid 1000).
 	mount -t fuse.pkramfs -o allow_other none /pkram
+	# A cold read is one round trip per readahead window: pkramfs widens it
+	# from the kernel's 128 KiB (the mount's bdi is found by its path, which
+	# /proc/self/mountinfo escapes: one with a space too).
+	pk_expect_eq "pkramfs widens the readahead" 4096 "$(cat "/sys/class/bdi/$(mountpoint -d /pkram)/read_ahead_kb")"
+	mkdir -p "/tmp/read ahead"
+	mount -t fuse.pkramfs none "/tmp/read ahead"
+	pk_expect_eq "and at a path with a space" 4096 "$(cat "/sys/class/bdi/$(mountpoint -d "/tmp/read ahead")/read_ahead_kb")"
+	umount "/tmp/read ahead"
 	# shellcheck disable=SC2012 # what ls shows is what is tested
 	pk_expect_eq "ls /pkram" "nodes status" "$(ls /pkram | tr '\n' ' ' | sed 's/ $//')"
 	mkdir /pkram/nodes/work
