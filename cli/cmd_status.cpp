@@ -28,6 +28,10 @@ int run_status(const Context &ctx, bool nodes_only)
 			    static_cast<unsigned long long>(st->pool_base),
 			    human_bytes(st->used_bytes).c_str(), human_bytes(st->free_bytes).c_str(),
 			    static_cast<unsigned long long>(st->generation));
+		if (st->lent_bytes)
+			std::printf("lent to the system: %s (taken back as nodes need it; pkram-cli "
+				    "reclaim)\n",
+				    human_bytes(st->lent_bytes).c_str());
 		std::printf("at load: %u nodes restored, %u rejected%s\n", st->restored_nodes,
 			    st->rejected_nodes, st->stale_discarded ? ", a stale pool was discarded" : "");
 		if (st->stale_held)

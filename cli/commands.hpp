@@ -56,5 +56,6 @@ void setup_setup(CLI::App &app, Context &ctx);
 void setup_vm(CLI::App &app, Context &ctx);
 void setup_adopt(CLI::App &app, Context &ctx);
 void setup_discard(CLI::App &app, Context &ctx);
+void setup_lend(CLI::App &app, Context &ctx);
 
 } // namespace pkram::cli

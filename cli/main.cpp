@@ -153,6 +153,7 @@ int main(int argc, char **argv)
 	setup_vm(app, ctx);
 	setup_adopt(app, ctx);
 	setup_discard(app, ctx);
+	setup_lend(app, ctx);
 	// From argv, not ctx.json: a parse error comes before CLI11 sets the flag.
 	for (int i = 1; i < argc; i++)
 		errors_as_json |= std::strcmp(argv[i], "--json") == 0;

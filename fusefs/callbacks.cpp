@@ -912,7 +912,8 @@ void op_statfs(fuse_req_t req, fuse_ino_t)
 		struct statvfs sv {};
 		sv.f_bsize = sv.f_frsize = pkram::pool_page_size;
 		sv.f_blocks = st->pool_bytes / pkram::pool_page_size;
-		sv.f_bfree = sv.f_bavail = st->free_bytes / pkram::pool_page_size;
+		// Lent memory is free to the node: a write takes it back.
+		sv.f_bfree = sv.f_bavail = (st->free_bytes + st->lent_bytes) / pkram::pool_page_size;
 		sv.f_namemax = NAME_MAX;
 		return sent(fuse_reply_statfs(req, &sv));
 	});

@@ -78,8 +78,8 @@ static void zero_in_run(struct pkram_pool *pool, struct pkram_stream *st,
  * Backs up to want pages of the hole from page idx on, within idx's chunk
  * (see the top of this file), and returns them as [idx, idx + *nr).
  */
-static int stream_back(struct pkram_pool *pool, struct pkram_stream *st,
-		       u64 idx, u64 want, u64 *nr)
+static int stream_back_once(struct pkram_pool *pool, struct pkram_stream *st,
+			    u64 idx, u64 want, u64 *nr)
 {
 	u64 c0 = round_down(idx, CHUNK), c1 = c0 + CHUNK;
 	u64 hole_end = c1, base = PKRAM_FMT_NO_PAGE, page, n;
@@ -129,6 +129,18 @@ static int stream_back(struct pkram_pool *pool, struct pkram_stream *st,
 	pkram_stream_unmap(st, idx * PK_PAGE, (idx + n) * PK_PAGE);
 	*nr = n;
 	return 0;
+}
+
+/* The same, taking lent memory back while the pool is otherwise full. */
+static int stream_back(struct pkram_pool *pool, struct pkram_stream *st,
+		       u64 idx, u64 want, u64 *nr)
+{
+	int ret;
+
+	do {
+		ret = stream_back_once(pool, st, idx, want, nr);
+	} while (ret == -ENOSPC && pkram_reclaim_for_alloc(pool));
+	return ret;
 }
 
 /* The size moved from old to new: the rest of the page holding it reads 0. */

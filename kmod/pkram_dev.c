@@ -28,6 +28,8 @@ struct pkram_obj_file {
 /* Largest argument struct; the buffer every ioctl reads into. */
 union pkram_ioc_arg {
 	struct pkram_pool_status pool_status;
+	struct pkram_pool_lend pool_lend;
+	struct pkram_pool_reclaim pool_reclaim;
 	struct pkram_pool_adopt pool_adopt;
 	struct pkram_pool_discard pool_discard;
 	struct pkram_node_open node_open;
@@ -391,8 +393,10 @@ static int ioc_pool_status(struct pkram_ioc_ctx *ctx, void *argp)
 	arg->pool_bytes = pool->size;
 	spin_lock(&pool->alloc_lock);
 	arg->used_bytes = pool->used_pages << PKRAM_FMT_PAGE_SHIFT;
+	arg->lent_bytes = pool->lent_pages << PKRAM_FMT_PAGE_SHIFT;
 	spin_unlock(&pool->alloc_lock);
-	arg->free_bytes = pool->size - arg->used_bytes;
+	arg->free_bytes = pool->size - arg->used_bytes - arg->lent_bytes;
+	arg->lend_block_bytes = pkram_lend_block_bytes(pool);
 	arg->generation = pool->generation;
 	arg->restored_nodes = pool->restored_nodes;
 	arg->rejected_nodes = pool->rejected_nodes;
@@ -401,6 +405,35 @@ static int ioc_pool_status(struct pkram_ioc_ctx *ctx, void *argp)
 	arg->stale_error = pool->stale_held ? pool->stale_error : 0;
 	mutex_unlock(&pool->lock);
 	return reply(ctx, arg);
+}
+
+static int ioc_pool_lend(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_pool_lend *arg = argp;
+	int ret;
+
+	if (arg->flags || arg->lent_bytes || arg->block_bytes)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = pkram_lend(pkram_pool, arg->keep_bytes, &arg->lent_bytes);
+	arg->block_bytes = pkram_lend_block_bytes(pkram_pool);
+	return ret ? ret : reply(ctx, arg);
+}
+
+/* What came back is told even when a block could not be taken back. */
+static int ioc_pool_reclaim(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_pool_reclaim *arg = argp;
+	int ret, copied;
+
+	if (arg->flags || arg->reclaimed_bytes)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = pkram_reclaim(pkram_pool, arg->bytes, &arg->reclaimed_bytes);
+	copied = reply(ctx, arg);
+	return ret ? ret : copied;
 }
 
 static int ioc_pool_adopt(struct pkram_ioc_ctx *ctx, void *argp)
@@ -701,6 +734,8 @@ static const struct pkram_ioc dev_iocs[] = {
 	IOC(PKRAM_IOC_POOL_STATUS, ioc_pool_status, struct pkram_pool_status, stale_held),
 	IOC(PKRAM_IOC_POOL_ADOPT, ioc_pool_adopt, struct pkram_pool_adopt, reserved),
 	IOC(PKRAM_IOC_POOL_DISCARD, ioc_pool_discard, struct pkram_pool_discard, flags),
+	IOC(PKRAM_IOC_POOL_LEND, ioc_pool_lend, struct pkram_pool_lend, block_bytes),
+	IOC(PKRAM_IOC_POOL_RECLAIM, ioc_pool_reclaim, struct pkram_pool_reclaim, reclaimed_bytes),
 	IOC(PKRAM_IOC_NODE_CREATE, ioc_node_create, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_OPEN, ioc_node_open, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_FREE, ioc_node_free, struct pkram_node_free, reserved),

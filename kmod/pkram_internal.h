@@ -17,6 +17,7 @@
 #include <linux/mutex.h>
 #include <linux/rhashtable-types.h>
 #include <linux/rwsem.h>
+#include <linux/sizes.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uio.h>
@@ -41,13 +42,15 @@ struct pkram_pool {
 	struct list_head nodes;
 	u32 nr_nodes;
 
-	spinlock_t alloc_lock;		/* map, used_pages, small_chunk */
-	struct pkram_fmt_bitmap map;	/* set bit: page in use */
+	spinlock_t alloc_lock;		/* map, used_pages, lent_pages, small_chunk */
+	struct pkram_fmt_bitmap map;	/* set bit: page in use or lent */
 	u64 used_pages;
+	u64 lent_pages;			/* lent to the system, see pkram_lend.c */
 	u64 small_chunk;		/* the chunk metadata blocks come from */
 	bool no_free_chunk;		/* no wholly free chunk: skip searching */
 
 	struct pkram_memmap *memmap;	/* struct pages, see pkram_memmap.c */
+	struct pkram_lend *lend;	/* NULL: lending unsupported */
 
 	u64 token;			/* what the next kernel must be told */
 	u64 generation;
@@ -219,11 +222,22 @@ bool pkram_stream_held(struct pkram_pool *pool, struct pkram_stream *st,
 loff_t pkram_object_seek_data(struct pkram_object *obj, int stream,
 			      loff_t pos, int whence);
 
-/* pkram_memmap.c: struct pages for the pool */
+/* pkram_memmap.c: struct pages for the pool, a memory section at a time */
+#define PKRAM_MEMMAP_BLOCK_BYTES	((u64)SZ_128M)
 int pkram_memmap_init(struct pkram_pool *pool);
 void pkram_memmap_exit(struct pkram_pool *pool);
 struct page *pkram_memmap_page(struct pkram_pool *pool, u64 pool_page);
 bool pkram_memmap_held(struct pkram_pool *pool, u64 first, u64 nr);
+int pkram_memmap_release(struct pkram_pool *pool, u64 first, u64 nr);
+void pkram_memmap_restore(struct pkram_pool *pool, u64 first, u64 nr);
+
+/* pkram_lend.c: free pool memory lent to the system */
+int pkram_lend_init(struct pkram_pool *pool);
+void pkram_lend_exit(struct pkram_pool *pool);
+int pkram_lend(struct pkram_pool *pool, u64 keep_bytes, u64 *lent_bytes);
+int pkram_reclaim(struct pkram_pool *pool, u64 bytes, u64 *reclaimed);
+bool pkram_reclaim_for_alloc(struct pkram_pool *pool);
+u64 pkram_lend_block_bytes(struct pkram_pool *pool);
 
 /* pkram_inode.c: the inodes of object fds and mappings */
 int pkram_inode_init(void);

@@ -25,12 +25,13 @@
 #include "pkram_internal.h"
 
 /* A memory section: what one memremap_pages() call maps. */
-#define BLOCK_PAGES	(SZ_128M >> PKRAM_FMT_PAGE_SHIFT)
+#define BLOCK_PAGES	(PKRAM_MEMMAP_BLOCK_BYTES >> PKRAM_FMT_PAGE_SHIFT)
 
 struct pkram_memmap_block {
 	struct dev_pagemap pgmap;
 	bool ready;			/* set (release) once mapped */
 	bool failed;
+	bool lent;			/* the system's RAM now: no memmap of ours */
 };
 
 struct pkram_memmap {
@@ -60,8 +61,9 @@ static void map_block(struct pkram_memmap *mm, u64 i)
 	u64 start = ktime_get_ns();
 	void *addr;
 
-	if (b->ready || b->failed)
+	if (b->ready || b->failed || b->lent)
 		return;
+	memset(&b->pgmap, 0, sizeof(b->pgmap));
 	b->pgmap.type = MEMORY_DEVICE_GENERIC;
 	b->pgmap.range.start = pool->base + (first << PKRAM_FMT_PAGE_SHIFT);
 	b->pgmap.range.end = b->pgmap.range.start +
@@ -156,6 +158,55 @@ bool pkram_memmap_held(struct pkram_pool *pool, u64 first, u64 nr)
 			cond_resched();
 	}
 	return false;
+}
+
+/*
+ * The memmap blocks of [first, first + nr) (whole blocks) give up their
+ * struct pages, for the system to add the memory as its own: -EBUSY (and
+ * nothing changed) while a pipe or a pin still holds one of their pages.
+ */
+int pkram_memmap_release(struct pkram_pool *pool, u64 first, u64 nr)
+{
+	struct pkram_memmap *mm = pool->memmap;
+	u64 i;
+
+	if (!mm)
+		return 0;
+	mutex_lock(&mm->lock);
+	if (pkram_memmap_held(pool, first, nr)) {
+		mutex_unlock(&mm->lock);
+		return -EBUSY;
+	}
+	for (i = first / BLOCK_PAGES; i < (first + nr) / BLOCK_PAGES; i++) {
+		struct pkram_memmap_block *b = &mm->blocks[i];
+
+		if (b->ready) {
+			/* Pairs with the acquire of readers. */
+			smp_store_release(&b->ready, false);
+			memunmap_pages(&b->pgmap);
+			atomic64_dec(&mm->nr_ready);
+		}
+		b->failed = false;
+		b->lent = true;
+	}
+	mutex_unlock(&mm->lock);
+	return 0;
+}
+
+/* The memory came back from the system: the blocks get struct pages again. */
+void pkram_memmap_restore(struct pkram_pool *pool, u64 first, u64 nr)
+{
+	struct pkram_memmap *mm = pool->memmap;
+	u64 i;
+
+	if (!mm)
+		return;
+	mutex_lock(&mm->lock);
+	for (i = first / BLOCK_PAGES; i < (first + nr) / BLOCK_PAGES; i++) {
+		mm->blocks[i].lent = false;
+		map_block(mm, i);
+	}
+	mutex_unlock(&mm->lock);
 }
 
 int pkram_memmap_init(struct pkram_pool *pool)

@@ -217,8 +217,11 @@ int pkram_node_free(struct pkram_pool *pool, const char *name, size_t len)
 
 static int seal_alloc_block(void *ctx, u64 *offset)
 {
-	u64 page = pkram_alloc_block(ctx);
+	u64 page;
 
+	do {
+		page = pkram_alloc_block(ctx);
+	} while (page == PKRAM_FMT_NO_PAGE && pkram_reclaim_for_alloc(ctx));
 	if (page == PKRAM_FMT_NO_PAGE)
 		return -ENOSPC;
 	*offset = page << PKRAM_FMT_PAGE_SHIFT;

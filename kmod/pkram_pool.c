@@ -488,13 +488,18 @@ static int __init pkram_init(void)
 	ret = pkram_memmap_init(pool);
 	if (ret)
 		goto err_kobj;
-	ret = pkram_dev_init();
+	ret = pkram_lend_init(pool);
 	if (ret)
 		goto err_memmap;
+	ret = pkram_dev_init();
+	if (ret)
+		goto err_lend;
 	pr_info("pool %lluM@%#llx ready: %llu of %llu pages in use\n",
 		size >> 20, base, pool->used_pages, pool->map.nr_bits);
 	return 0;
 
+err_lend:
+	pkram_lend_exit(pool);
 err_memmap:
 	pkram_memmap_exit(pool);
 err_kobj:
@@ -523,6 +528,7 @@ static void __exit pkram_exit(void)
 
 	pkram_dev_exit();
 	kobject_put(pkram_kobj);
+	pkram_lend_exit(pool);
 	pkram_memmap_exit(pool);
 	/*
 	 * The pool keeps its bytes, but a reload in the same kernel starts a new

@@ -276,7 +276,46 @@ Result<PoolStatus> Device::status() const
 			  arg.pool_base,      arg.pool_bytes,           arg.used_bytes,
 			  arg.free_bytes,     arg.generation,           arg.restored_nodes,
 			  arg.rejected_nodes, arg.stale_discarded != 0, arg.stale_held != 0,
-			  -arg.stale_error};
+			  -arg.stale_error,   arg.lent_bytes,           arg.lend_block_bytes};
+}
+
+// Why lending or taking back failed, in the module's words (pkram.h).
+static Error lend_error(const std::string &what, int err)
+{
+	switch (err) {
+	case EOPNOTSUPP:
+		return make_error(err, what + ": this kernel or pool cannot lend (no memory hot-remove, "
+					      "or a pool not aligned to 128 MiB; see the kernel log)");
+	case ESTALE:
+		return make_error(err, what + ": a stale pool is held (adopt or discard it first)");
+	case EBUSY:
+		return make_error(err, what + ": the kernel could not empty a lent block in time; it stays "
+					      "lent (the kernel log names it)");
+	default:
+		return make_error(err, what);
+	}
+}
+
+Result<uint64_t> Device::lend(std::optional<uint64_t> keep_bytes)
+{
+	auto arg = zeroed_arg<pkram_pool_lend>();
+	arg.keep_bytes = keep_bytes ? *keep_bytes : PKRAM_LEND_KEEP_DEFAULT;
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_POOL_LEND, &arg))
+		return lend_error("lend free pool memory", errno);
+	return arg.lent_bytes;
+}
+
+Result<uint64_t> Device::reclaim(uint64_t bytes)
+{
+	auto arg = zeroed_arg<pkram_pool_reclaim>();
+	arg.bytes = bytes;
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_POOL_RECLAIM, &arg)) {
+		int err = errno;
+		return lend_error("take lent memory back (" + std::to_string(arg.reclaimed_bytes >> 20) +
+					  " MiB came back)",
+				  err);
+	}
+	return arg.reclaimed_bytes;
 }
 
 std::string stale_reason(int err)

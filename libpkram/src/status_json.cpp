@@ -12,6 +12,8 @@ std::string status_json(const PoolStatus &st, const std::vector<NodeInfo> &nodes
 		     {"bytes", st.pool_bytes},
 		     {"used_bytes", st.used_bytes},
 		     {"free_bytes", st.free_bytes},
+		     {"lent_bytes", st.lent_bytes},
+		     {"lend_block_bytes", st.lend_block_bytes},
 		     {"generation", st.generation},
 		     {"restored_nodes", st.restored_nodes},
 		     {"rejected_nodes", st.rejected_nodes},

@@ -25,7 +25,7 @@ expect 2 "kernel.*File does not exist" kexec --kernel /nonexistent/vmlinuz
 expect 2 "syscall.*not in" kexec --kernel /bin/true --syscall bogus
 expect 2 "threads" save -j 0 /tmp somenode
 expect 2 "size is required" setup
-expect 2 "^pkram-cli: unknown command 'frob'; the commands: status ls info .* discard$" frob
+expect 2 "^pkram-cli: unknown command 'frob'; the commands: status ls info .* discard lend reclaim$" frob
 expect 2 '^\{"errno":22,"error":"unknown command .frob.; the commands: status' --json frob
 expect 2 '^\{"errno":22,"error":"NODE is required"\}$' --json free
 expect 1 '^\{"errno":2,"error":"open /nonexistent/pkram \(is the pkram module loaded\?\): No such file' \
@@ -38,7 +38,9 @@ expect 1 "'12Q' is not a size" setup --size 12Q
 expect 0 'memmap=64M\$0x47c000000 pkram.pool=64M@0x47c000000' setup --size 64M --memmap "$here/memmap"
 expect 0 '"base": 19260243968' --json setup --size 64M --memmap "$here/memmap"
 expect 1 "more than half" setup --size 16G --memmap "$here/memmap"
-for sub in status ls info cat seal verify free create put save restore kexec setup; do
+expect 1 "'12Q' is not a size" lend --keep 12Q
+expect 1 "SIZE must not be 0 \(leave it out for all\)" reclaim 0
+for sub in status ls info cat seal verify free create put save restore kexec setup lend reclaim; do
 	expect 0 "Usage: .*$sub" "$sub" --help
 done
 echo "$failures failed"

@@ -90,7 +90,7 @@ TEST_F(Pkram, StatusReportsVersionsAndPool)
 	EXPECT_EQ(3u, st->format_version); // the shadow, object names to 4095 bytes
 	EXPECT_EQ(256ull << 20, st->pool_bytes);
 	EXPECT_EQ(0x30000000ull, st->pool_base);
-	EXPECT_EQ(st->pool_bytes, st->used_bytes + st->free_bytes);
+	EXPECT_EQ(st->pool_bytes, st->used_bytes + st->free_bytes + st->lent_bytes);
 }
 
 // Adopt and discard act on a held stale pool only (stale_pool and handover

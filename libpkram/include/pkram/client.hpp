@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,10 @@ struct PoolStatus {
 	// A stale pool found at load and kept untouched until adopt or discard.
 	bool stale_held = false;
 	int stale_error = 0; // why, as a positive errno (ESTALE: the token)
+	// Free pool memory lent to the system, and the unit it is lent in (a
+	// memory block; 0 when this module or kernel cannot lend).
+	uint64_t lent_bytes = 0;
+	uint64_t lend_block_bytes = 0;
 };
 
 struct AdoptReport {
@@ -145,6 +150,13 @@ class Device {
 	// The held stale pool: restore it on purpose, or throw it away.
 	Result<AdoptReport> adopt();
 	Status discard();
+	// Lends wholly free memory blocks to the system, keeping keep_bytes of
+	// the pool free and unlent (nullopt: the module's lend_keep_mb); the
+	// bytes lent by this call. Root only.
+	Result<uint64_t> lend(std::optional<uint64_t> keep_bytes);
+	// Takes lent blocks back until bytes more are free (0: all); the bytes
+	// taken back, or why a block could not be (with what came back before).
+	Result<uint64_t> reclaim(uint64_t bytes);
 	Result<Node> create_node(std::string_view name);
 	// write: make a sealed or restored node writable again (it must be
 	// sealed again to be handed over).

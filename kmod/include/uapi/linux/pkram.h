@@ -94,8 +94,11 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-/* 2: POOL_ADOPT, POOL_DISCARD, status.stale_*; 3: object names to 4095 bytes */
-#define PKRAM_ABI_VERSION	3
+/*
+ * 2: POOL_ADOPT, POOL_DISCARD, status.stale_*; 3: object names to 4095 bytes;
+ * 4: POOL_LEND, POOL_RECLAIM, status.lent_bytes and lend_block_bytes
+ */
+#define PKRAM_ABI_VERSION	4
 
 #define PKRAM_NODE_NAME_MAX	63	/* bytes; no '/', no NUL, not "." or ".." */
 #define PKRAM_OBJ_NAME_MAX	4095	/* bytes (1023 before ABI 3); a relative path, no "."/".." parts */
@@ -117,7 +120,7 @@ struct pkram_pool_status {
 	__u64 pool_base;	/* physical address */
 	__u64 pool_bytes;
 	__u64 used_bytes;	/* data and metadata of all nodes, superblock */
-	__u64 free_bytes;
+	__u64 free_bytes;	/* free and not lent */
 	__u64 generation;	/* handovers this pool went through */
 	__u32 restored_nodes;	/* at module load */
 	__u32 rejected_nodes;	/* at module load, see the kernel log */
@@ -134,6 +137,43 @@ struct pkram_pool_status {
 	/* Why, as -errno: ESTALE token, EBADMSG damaged, EPROTO format, EINVAL size */
 	__s32 stale_error;
 	__u32 reserved;
+	__u64 lent_bytes;	/* lent to the system (ABI 4) */
+	__u64 lend_block_bytes;	/* what is lent at a time: a memory block; 0: lending unsupported */
+};
+
+/*
+ * PKRAM_IOC_POOL_LEND: on /dev/pkram. Lends wholly free memory blocks of the
+ * pool, highest first, to the system as driver-managed RAM ("System RAM
+ * (pkram)" in /proc/iomem), keeping at least keep_bytes of the pool free and
+ * unlent (PKRAM_LEND_KEEP_DEFAULT: the module's lend_keep_mb). The blocks
+ * are added as the kernel's auto_online_blocks policy says; pkram-cli lend
+ * onlines them to ZONE_MOVABLE, so the kernel can always migrate its pages
+ * out again. Nothing preserved ever lies in a lent block: the allocator takes
+ * a block back (PKRAM_IOC_POOL_RECLAIM, done for it) before using it.
+ * ESTALE while a stale pool is held; EOPNOTSUPP without memory hot-remove.
+ */
+#define PKRAM_LEND_KEEP_DEFAULT	(~0ULL)
+struct pkram_pool_lend {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u64 keep_bytes;	/* in */
+	__u64 lent_bytes;	/* out: lent by this call */
+	__u64 block_bytes;	/* out: the memory block size */
+};
+
+/*
+ * PKRAM_IOC_POOL_RECLAIM: on /dev/pkram. Takes lent blocks back, lowest
+ * first, until bytes more are free and unlent (0: all of them): each is
+ * offlined and removed, the kernel migrating what it put there. A block the
+ * kernel cannot empty within the module's reclaim_timeout_ms stays lent:
+ * EBUSY (with what came back before it in reclaimed_bytes), and the kernel
+ * log names the block.
+ */
+struct pkram_pool_reclaim {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u64 bytes;		/* in */
+	__u64 reclaimed_bytes;	/* out */
 };
 
 /*
@@ -305,6 +345,8 @@ struct pkram_obj_truncate {
 #define PKRAM_IOC_NODE_STAT	_IO(PKRAM_IOC_MAGIC, 0x04)
 #define PKRAM_IOC_POOL_ADOPT	_IO(PKRAM_IOC_MAGIC, 0x05)
 #define PKRAM_IOC_POOL_DISCARD	_IO(PKRAM_IOC_MAGIC, 0x06)
+#define PKRAM_IOC_POOL_LEND	_IO(PKRAM_IOC_MAGIC, 0x07)
+#define PKRAM_IOC_POOL_RECLAIM	_IO(PKRAM_IOC_MAGIC, 0x08)
 #define PKRAM_IOC_NODE_INFO	_IO(PKRAM_IOC_MAGIC, 0x10)
 #define PKRAM_IOC_NODE_SEAL	_IO(PKRAM_IOC_MAGIC, 0x11)
 #define PKRAM_IOC_OBJ_OPEN	_IO(PKRAM_IOC_MAGIC, 0x12)
