@@ -122,6 +122,8 @@ def main() -> int:
     to_first = ["load_seconds", "open_seconds", "first_byte_seconds"]
     cli = {p["threads"]: p["seconds"] for p in tree if p["how"].startswith("pkram-cli")}
 
+    lend = next((p for p in probes if p["probe"] == "lend"), None)
+
     G = 1 << 30
     summary = {
         # time ratios: smaller is better
@@ -145,6 +147,10 @@ def main() -> int:
         "cli_restore_j2_speedup": div(cli.get(1), cli.get(2)),
         "ttd_load_first_byte_vs_dax": div(ttd("pkram", to_first), ttd("pmem+dax", to_first)),
         "ttd_consume_vs_dax": div(ttd("pkram", ["consume_seconds"]), ttd("pmem+dax", ["consume_seconds"])),
+        # lending: taking back 1 GiB the system had filled, ÷ memcpy of 1 GiB;
+        # and the share of an idle pool the system gains (MemTotal)
+        "reclaim_filled_1g_vs_memcpy": ratio(lend["reclaim_seconds"], lend["reclaim_bytes"]) if lend else None,
+        "lend_idle_gain_of_pool": div(lend["idle_memtotal_gain_bytes"], lend["pool_bytes"]) if lend else None,
         "empty_node_seal_seconds": empty_seal,
         "empty_node_restore_seconds": empty_restore,
     }
@@ -156,7 +162,7 @@ def main() -> int:
         "seal_growth_largest_over_smallest": {l: growth(seal, "seal_seconds", l) for l in ("contiguous", "fragmented")},
         "restore_growth_largest_over_smallest": {l: growth(restore, "kernel_restore_seconds", l)
                                                  for l in ("contiguous", "fragmented")},
-        "ingest": ingest, "fuse": fuse, "restore_tree": tree_rows, "time_to_data": time_to_data, "tracing_overhead": tracing, "seed": seed,
+        "lend": lend, "ingest": ingest, "fuse": fuse, "restore_tree": tree_rows, "time_to_data": time_to_data, "tracing_overhead": tracing, "seed": seed,
         "seed_conversion": "seed ms / (100 GiB at an assumed 10 GiB/s memcpy = 10.0 s)",
     }
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -204,6 +210,11 @@ def main() -> int:
                 a, b = t["pkramfs"], t["tmpfs"]
                 md.append(f"| {what} | {a['bytes'] / a['seconds'] / MiB:.0f} | {b['bytes'] / b['seconds'] / MiB:.0f} | "
                           f"{b['seconds'] / a['seconds']:.2f} |")
+    if lend:
+        md.append(f"\nlending: with the pool idle the system gains {lend['idle_memtotal_gain_bytes'] / MiB:.0f} MiB "
+                  f"of {lend['pool_bytes'] / MiB:.0f} MiB (MemTotal); taking back 1 GiB it had filled "
+                  f"({(lend['reclaim_bytes'] - lend['movable_free_bytes']) / MiB:.0f} MiB in use) took "
+                  f"{lend['reclaim_seconds']:.2f} s, {ratio(lend['reclaim_seconds'], lend['reclaim_bytes']):.1f} × memcpy")
     md.append("\n| restore a 512 MiB tree into tmpfs | seconds | ÷ cp -a |")
     md.append("|---|---:|---:|")
     for t in tree_rows:

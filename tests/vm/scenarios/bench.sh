@@ -51,6 +51,35 @@ fuse_probe() {
 	echo "{\"probe\":\"fuse\",\"op\":\"$op\",\"how\":\"$how\",\"bytes\":$((FUSE_MIB << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
 }
 
+meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+pool_field() { pk_cli status --json | jq ".pool.$1"; }
+
+# Lending: what the system gains while the pool idles (every free block
+# lent), and taking back 1 GiB that the system filled (a tmpfs file; movable
+# allocations try ZONE_MOVABLE, the lent blocks, first): the kernel migrates
+# it out, then the blocks get their struct pages back.
+lend_probe() {
+	local total0 gained lent t0 t1 free filled movable_free
+	total0=$(meminfo_kb MemTotal)
+	pk_cli lend --keep 0 >/dev/null
+	gained=$((($(meminfo_kb MemTotal) - total0) * 1024))
+	lent=$(pool_field lent_bytes)
+	pk_cli reclaim >/dev/null
+	free=$(pool_field free_bytes)
+	pk_cli lend --keep $((free - (1 << 30))) >/dev/null
+	mkdir -p /mnt/lent
+	mount -t tmpfs -o size=2G none /mnt/lent
+	filled=$(((1 << 30) - (64 << 20)))
+	head -c "$filled" /dev/urandom >/mnt/lent/fill
+	movable_free=$(awk '/^Node/ { z = ($4 == "Movable") } z && $1 == "pages" && $2 == "free" { print $3 * 4096 }' /proc/zoneinfo)
+	t0=$(now_ns)
+	pk_cli reclaim >/dev/null
+	t1=$(now_ns)
+	echo "{\"probe\":\"lend\",\"pool_bytes\":$(pool_field bytes),\"idle_lent_bytes\":$lent,\"idle_memtotal_gain_bytes\":$gained,\"reclaim_bytes\":$((1 << 30)),\"filled_bytes\":$filled,\"movable_free_bytes\":$movable_free,\"reclaim_seconds\":$(seconds_between "$t0" "$t1")}" | rec
+	rm /mnt/lent/fill
+	umount /mnt/lent
+}
+
 stage_1() {
 	pk_load_module
 	: >"$PKRAM_RESULTS/bench.jsonl"
@@ -160,6 +189,8 @@ stage_1() {
 	echo "{\"probe\":\"restore_tree\",\"how\":\"cp -a\",\"threads\":1,\"bytes\":$((64 * 8 << 20)),\"seconds\":$(seconds_between "$t0" "$t1")}" | rec
 	umount /mnt/target
 	pk_cli free -y tree >/dev/null
+
+	lend_probe
 
 	# The peer: the same bytes in a pkram node and on emulated pmem
 	# (memmap=!) with ext4 -o dax, across the same kexec.
