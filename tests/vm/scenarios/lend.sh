@@ -7,6 +7,7 @@
 # no segment in lent memory.
 # PKRAM-VM-MEM: 4G
 # PKRAM-VM-POOL: 1G$0x100000000
+# PKRAM-VM-CORE: yes
 POOL_BASE=$((0x100000000))
 POOL_BYTES=$((1 << 30))
 
