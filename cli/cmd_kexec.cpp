@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 
 #include "commands.hpp"
 #include "pkram/handover.hpp"
+#include "pkram/setup.hpp"
 
 namespace pkram::cli {
 
@@ -22,7 +24,50 @@ struct KexecArgs {
 	bool exec = false;
 	bool dry_run = false;
 	std::string syscall = "file";
+	std::string pool_size;
 };
+
+std::string read_file(const std::string &path)
+{
+	std::ifstream in(path);
+	std::stringstream text;
+	text << in.rdbuf();
+	return text.str();
+}
+
+// --pool-size: the next kernel's pool, recorded with the module, and the
+// command-line words for it. A pool grows into RAM this kernel uses, where
+// kexec_file_load could put the next kernel: growing takes kexec_load with
+// its window outside the grown pool.
+Result<PoolRange> resize_for_next(const std::string &size, KexecSyscall syscall, bool dry_run)
+{
+	auto bytes = parse_size(size);
+	if (!bytes)
+		return bytes.error();
+	auto range = read_pool_range();
+	if (!range)
+		return range.error();
+	PoolRange next{range->base, *bytes};
+	if (next.size > range->size) {
+		if (syscall == KexecSyscall::file)
+			return make_error(EINVAL,
+					  "growing the pool needs --syscall load: kexec_file_load may "
+					  "place the next kernel in the RAM the pool grows into");
+		if (auto s = check_system_ram(read_file("/proc/iomem"), range->base + range->size,
+					      next.base + next.size);
+		    !s)
+			return make_error(s.error().errnum, "the pool cannot grow to " + size_arg(next.size) +
+								    ": " + s.error().message);
+	}
+	if (dry_run)
+		return next;
+	auto dev = Device::open();
+	if (!dev)
+		return dev.error();
+	if (auto s = dev->resize_next(next.size); !s)
+		return s.error();
+	return next;
+}
 
 std::string shell_quote(const std::string &s)
 {
@@ -76,6 +121,14 @@ int run_kexec(const KexecArgs &args)
 			return report(range.error());
 		pool = *range;
 	}
+	if (!args.pool_size.empty()) {
+		auto next = resize_for_next(args.pool_size, syscall, args.dry_run);
+		if (!next)
+			return report(next.error());
+		cmdline = with_pool_words(cmdline, *next);
+		// The kexec_load window stays out of the larger of the two pools.
+		pool.size = std::max(pool.size, next->size);
+	}
 	auto argv = kexec_load_argv(args.kernel, args.initrd, cmdline, syscall, pool);
 	std::string shown;
 	for (const auto &a : argv)
@@ -119,6 +172,9 @@ void setup_kexec(CLI::App &app, Context &ctx)
 			"(kexec -l) with segments confined away from the pool (--mem-max/--mem-min)")
 		->check(CLI::IsMember({"file", "load"}))
 		->capture_default_str();
+	cmd->add_option("--pool-size", args->pool_size,
+			"the next kernel's pool, grown or shrunk at the same base around the nodes (data "
+			"never moves; growing needs --syscall load); memmap= and pkram.pool= are rewritten");
 	cmd->callback([&ctx, args] { ctx.exit_code = run_kexec(*args); });
 }
 

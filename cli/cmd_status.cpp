@@ -28,6 +28,11 @@ int run_status(const Context &ctx, bool nodes_only)
 			    static_cast<unsigned long long>(st->pool_base),
 			    human_bytes(st->used_bytes).c_str(), human_bytes(st->free_bytes).c_str(),
 			    static_cast<unsigned long long>(st->generation));
+		if (st->next_pool_bytes)
+			std::printf(
+				"the next kernel's pool: %s at the same base (recorded by pkram-cli kexec "
+				"--pool-size)\n",
+				human_bytes(st->next_pool_bytes).c_str());
 		if (st->lent_bytes)
 			std::printf("lent to the system: %s (taken back as nodes need it; pkram-cli "
 				    "reclaim)\n",

@@ -168,3 +168,26 @@ void pkram_alloc_recount(struct pkram_pool *pool)
 	pool->no_free_chunk = false;
 	spin_unlock(&pool->alloc_lock);
 }
+
+/*
+ * The end, in bytes from the pool's base, of the highest page in use (lent
+ * pages are not): what a smaller pool for the next kernel must still hold.
+ */
+u64 pkram_alloc_high_water(struct pkram_pool *pool)
+{
+	unsigned long end = pool->map.nr_bits, last;
+	u64 lent;
+
+	spin_lock(&pool->alloc_lock);
+	for (;;) {
+		last = find_last_bit(map_bits(pool), end);
+		if (last >= end)
+			break;
+		lent = pkram_lent_unit_start(pool, last);
+		if (lent == PKRAM_FMT_NO_PAGE)
+			break;
+		end = lent;
+	}
+	spin_unlock(&pool->alloc_lock);
+	return last >= end ? 0 : (u64)(last + 1) << PKRAM_FMT_PAGE_SHIFT;
+}

@@ -30,6 +30,7 @@ union pkram_ioc_arg {
 	struct pkram_pool_status pool_status;
 	struct pkram_pool_lend pool_lend;
 	struct pkram_pool_reclaim pool_reclaim;
+	struct pkram_pool_resize pool_resize;
 	struct pkram_pool_adopt pool_adopt;
 	struct pkram_pool_discard pool_discard;
 	struct pkram_node_open node_open;
@@ -386,8 +387,10 @@ static int ioc_pool_status(struct pkram_ioc_ctx *ctx, void *argp)
 
 	mutex_lock(&pool->lock);
 	arg->abi_version = PKRAM_ABI_VERSION;
-	arg->format_version = pool->shadowed ? PKRAM_FMT_VERSION :
-						 PKRAM_FMT_VERSION_UNSHADOWED;
+	arg->format_version = !pool->shadowed ? PKRAM_FMT_VERSION_UNSHADOWED :
+			      pool->next_size ? PKRAM_FMT_VERSION_RESIZED :
+						PKRAM_FMT_VERSION;
+	arg->next_pool_bytes = pool->next_size;
 	arg->nr_nodes = pool->nr_nodes;
 	arg->pool_base = pool->base;
 	arg->pool_bytes = pool->size;
@@ -432,6 +435,23 @@ static int ioc_pool_reclaim(struct pkram_ioc_ctx *ctx, void *argp)
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	ret = pkram_reclaim(pkram_pool, arg->bytes, &arg->reclaimed_bytes);
+	copied = reply(ctx, arg);
+	return ret ? ret : copied;
+}
+
+/* The smallest size that holds every node is told when next_bytes does not. */
+static int ioc_pool_resize(struct pkram_ioc_ctx *ctx, void *argp)
+{
+	struct pkram_pool_resize *arg = argp;
+	int ret, copied;
+
+	if (arg->flags || arg->min_bytes)
+		return -EINVAL;
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = pkram_pool_resize_next(pkram_pool, arg->next_bytes, &arg->min_bytes);
+	if (ret && ret != -ERANGE)
+		return ret;
 	copied = reply(ctx, arg);
 	return ret ? ret : copied;
 }
@@ -736,6 +756,7 @@ static const struct pkram_ioc dev_iocs[] = {
 	IOC(PKRAM_IOC_POOL_DISCARD, ioc_pool_discard, struct pkram_pool_discard, flags),
 	IOC(PKRAM_IOC_POOL_LEND, ioc_pool_lend, struct pkram_pool_lend, block_bytes),
 	IOC(PKRAM_IOC_POOL_RECLAIM, ioc_pool_reclaim, struct pkram_pool_reclaim, reclaimed_bytes),
+	IOC(PKRAM_IOC_POOL_RESIZE, ioc_pool_resize, struct pkram_pool_resize, min_bytes),
 	IOC(PKRAM_IOC_NODE_CREATE, ioc_node_create, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_OPEN, ioc_node_open, struct pkram_node_open, fd),
 	IOC(PKRAM_IOC_NODE_FREE, ioc_node_free, struct pkram_node_free, reserved),

@@ -53,6 +53,7 @@ struct pkram_pool {
 	struct pkram_lend *lend;	/* NULL: lending unsupported */
 
 	u64 token;			/* what the next kernel must be told */
+	u64 next_size;			/* the next kernel's pool size, 0: the same */
 	u64 generation;
 	u32 restored_nodes;
 	u32 rejected_nodes;
@@ -126,6 +127,7 @@ static inline void *pkram_page_addr(struct pkram_pool *pool, u64 pool_page)
 
 /* pkram_pool.c: the module, the pool and its superblock */
 void pkram_super_commit(struct pkram_pool *pool);
+int pkram_pool_resize_next(struct pkram_pool *pool, u64 bytes, u64 *min_bytes);
 int pkram_pool_adopt(struct pkram_pool *pool, struct pkram_pool_adopt *out);
 int pkram_pool_discard(struct pkram_pool *pool);
 
@@ -138,6 +140,7 @@ void pkram_free_pages(struct pkram_pool *pool, u64 first, u64 nr);
 void pkram_release_pages(void *pool, u64 first, u64 nr);
 void pkram_alloc_recount(struct pkram_pool *pool);
 void pkram_alloc_restored(struct pkram_pool *pool, u64 nr);
+u64 pkram_alloc_high_water(struct pkram_pool *pool);
 
 /* pkram_extents.c: the extent index of a stream */
 void pkram_stream_init(struct pkram_stream *st);
@@ -238,6 +241,7 @@ int pkram_lend(struct pkram_pool *pool, u64 keep_bytes, u64 *lent_bytes);
 int pkram_reclaim(struct pkram_pool *pool, u64 bytes, u64 *reclaimed);
 bool pkram_reclaim_for_alloc(struct pkram_pool *pool);
 u64 pkram_lend_block_bytes(struct pkram_pool *pool);
+u64 pkram_lent_unit_start(struct pkram_pool *pool, u64 page);
 
 /* pkram_inode.c: the inodes of object fds and mappings */
 int pkram_inode_init(void);

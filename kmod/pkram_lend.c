@@ -323,6 +323,24 @@ bool pkram_reclaim_for_alloc(struct pkram_pool *pool)
 	return !pkram_reclaim(pool, 1, &reclaimed) && reclaimed;
 }
 
+/*
+ * The first page of the lent block holding page, or PKRAM_FMT_NO_PAGE. Read
+ * without l->lock: the caller holds alloc_lock, under which a block's pages
+ * are marked lent before it is lent and unmarked once it is back.
+ */
+u64 pkram_lent_unit_start(struct pkram_pool *pool, u64 page)
+{
+	struct pkram_lend *l = pool->lend;
+	u64 unit;
+
+	if (!l || page < l->first_page)
+		return PKRAM_FMT_NO_PAGE;
+	unit = (page - l->first_page) / l->unit_pages;
+	if (unit >= l->nr_units || READ_ONCE(l->state[unit]) == UNIT_OWNED)
+		return PKRAM_FMT_NO_PAGE;
+	return unit_page(l, unit);
+}
+
 u64 pkram_lend_block_bytes(struct pkram_pool *pool)
 {
 	return pool->lend ? unit_bytes(pool->lend) : 0;

@@ -92,9 +92,18 @@ void pkram_super_commit(struct pkram_pool *pool)
 		pool->shadowed = pkram_alloc_exact(pool, 1, 1);
 	if (pool->shadowed)
 		sb = pkram_fmt_super_copy(&pool->fmt, 1);
+	/* A shrink recorded earlier holds only while every node still fits. */
+	if (pool->next_size && pool->next_size < pool->size &&
+	    pkram_alloc_high_water(pool) > pool->next_size) {
+		pr_warn("the pool resize to %lluM for the next kernel is canceled: nodes now lie beyond it\n",
+			pool->next_size >> 20);
+		pool->next_size = 0;
+	}
 	pkram_fmt_super_init(sb, pool->size, pool->token, pool->generation,
-			     pool->shadowed ? PKRAM_FMT_VERSION :
-					      PKRAM_FMT_VERSION_UNSHADOWED);
+			     !pool->shadowed ? PKRAM_FMT_VERSION_UNSHADOWED :
+			     pool->next_size ? PKRAM_FMT_VERSION_RESIZED :
+					       PKRAM_FMT_VERSION);
+	sb->next_pool_size = pool->next_size;
 	list_for_each_entry(node, &pool->nodes, list) {
 		/* A seal publishes its head under the node's lock only. */
 		u64 head = smp_load_acquire(&node->meta_head);
@@ -109,6 +118,36 @@ void pkram_super_commit(struct pkram_pool *pool)
 		wmb();
 		memcpy(primary, sb, PKRAM_FMT_PAGE_SIZE);
 	}
+}
+
+/*
+ * The size the next kernel's pool will have (pkram-cli kexec --pool-size):
+ * at the same base, so the superblock stays where the next kernel looks,
+ * and holding every page in use, so no data moves. 0 or -errno; *min_bytes
+ * is the smallest size that holds them.
+ */
+int pkram_pool_resize_next(struct pkram_pool *pool, u64 bytes, u64 *min_bytes)
+{
+	int ret = 0;
+
+	if (!bytes || !IS_ALIGNED(bytes, PKRAM_FMT_HUGE_PAGES << PKRAM_FMT_PAGE_SHIFT))
+		return -EINVAL;
+	mutex_lock(&pool->lock);
+	if (pool->stale_held) {
+		ret = -ESTALE;
+		goto out;
+	}
+	*min_bytes = round_up(pkram_alloc_high_water(pool),
+			      PKRAM_FMT_HUGE_PAGES << PKRAM_FMT_PAGE_SHIFT);
+	if (bytes < *min_bytes) {
+		ret = -ERANGE;
+		goto out;
+	}
+	pool->next_size = bytes == pool->size ? 0 : bytes;
+	pkram_super_commit(pool);
+out:
+	mutex_unlock(&pool->lock);
+	return ret;
 }
 
 static int parse_pool(const char *s, u64 *base, u64 *size)

@@ -252,16 +252,19 @@ static int check_super_copy(const struct pkram_fmt_pool *pool,
 				offsetof(struct pkram_fmt_super, crc)))
 		return fmt_fail(err, -EBADMSG, "superblock checksum mismatch");
 	if (sb->version < PKRAM_FMT_VERSION_UNSHADOWED ||
-	    sb->version > PKRAM_FMT_VERSION)
+	    sb->version > PKRAM_FMT_VERSION_MAX)
 		return fmt_fail(err, -EPROTO, "superblock format version %u, expected %u to %u",
 			    sb->version, PKRAM_FMT_VERSION_UNSHADOWED,
-			    PKRAM_FMT_VERSION);
+			    PKRAM_FMT_VERSION_MAX);
 	if (sb->token != token)
 		return fmt_fail(err, -ESTALE,
 			    "handover token %016llx does not match the pool's %016llx",
 			    (unsigned long long)token,
 			    (unsigned long long)sb->token);
-	if (sb->pool_size != pool->size)
+	if (sb->version < PKRAM_FMT_VERSION_RESIZED && sb->next_pool_size)
+		return fmt_fail(err, -EBADMSG, "superblock reserved field is not zero");
+	/* A resize the previous kernel recorded (every sealed node fits). */
+	if (sb->pool_size != pool->size && sb->next_pool_size != pool->size)
 		return fmt_fail(err, -EINVAL, "superblock is for a pool of %llu bytes, not %llu",
 			    (unsigned long long)sb->pool_size,
 			    (unsigned long long)pool->size);

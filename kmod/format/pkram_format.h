@@ -43,6 +43,8 @@
  * version 2 reader rejects as damaged, so it must refuse the pool instead.
  */
 #define PKRAM_FMT_VERSION	3
+#define PKRAM_FMT_VERSION_RESIZED	4	/* next_pool_size set */
+#define PKRAM_FMT_VERSION_MAX	PKRAM_FMT_VERSION_RESIZED
 #define PKRAM_FMT_VERSION_SHADOWED	2	/* the first with the shadow */
 #define PKRAM_FMT_VERSION_UNSHADOWED	1	/* page 1 is not the shadow */
 #define PKRAM_FMT_SUPER_PAGES	2	/* page 0 and its shadow */
@@ -70,7 +72,9 @@ struct pkram_fmt_super {
 	u64 generation;		/* handovers this pool has been through */
 	u32 nr_nodes;		/* entries of node[] in use */
 	u32 reserved0;
-	u64 reserved[10];
+	/* Version 4: the pool may also be restored at this size (0: none). */
+	u64 next_pool_size;
+	u64 reserved[9];
 	u64 node[PKRAM_FMT_MAX_NODES];	/* first metadata block of each node */
 } __packed;
 

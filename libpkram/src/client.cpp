@@ -1,4 +1,5 @@
 #include "pkram/client.hpp"
+#include "pkram/setup.hpp"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -276,7 +277,8 @@ Result<PoolStatus> Device::status() const
 			  arg.pool_base,      arg.pool_bytes,           arg.used_bytes,
 			  arg.free_bytes,     arg.generation,           arg.restored_nodes,
 			  arg.rejected_nodes, arg.stale_discarded != 0, arg.stale_held != 0,
-			  -arg.stale_error,   arg.lent_bytes,           arg.lend_block_bytes};
+			  -arg.stale_error,   arg.lent_bytes,           arg.lend_block_bytes,
+			  arg.next_pool_bytes};
 }
 
 // Why lending or taking back failed, in the module's words (pkram.h).
@@ -303,6 +305,26 @@ Result<uint64_t> Device::lend(std::optional<uint64_t> keep_bytes)
 	if (transport_->ioctl(fd_.get(), PKRAM_IOC_POOL_LEND, &arg))
 		return lend_error("lend free pool memory", errno);
 	return arg.lent_bytes;
+}
+
+Status Device::resize_next(uint64_t bytes)
+{
+	auto arg = zeroed_arg<pkram_pool_resize>();
+	arg.next_bytes = bytes;
+	if (transport_->ioctl(fd_.get(), PKRAM_IOC_POOL_RESIZE, &arg)) {
+		int err = errno;
+		std::string what = "resize the pool to " + size_arg(bytes) + " for the next kernel";
+		if (err == ERANGE)
+			return make_error(
+				err, what + ": nodes lie up to " + size_arg(arg.min_bytes) +
+					     " from the pool's base, and data never moves (free nodes, or "
+					     "ask for at least " +
+					     size_arg(arg.min_bytes) + ")");
+		if (err == EINVAL)
+			return make_error(err, what + ": the size must be a nonzero multiple of 2 MiB");
+		return lend_error(what, err);
+	}
+	return {};
 }
 
 Result<uint64_t> Device::reclaim(uint64_t bytes)

@@ -1,4 +1,5 @@
 #include "pkram/handover.hpp"
+#include "pkram/setup.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -78,6 +79,50 @@ static std::string hex(uint64_t v)
 	char buf[24];
 	std::snprintf(buf, sizeof(buf), "%#llx", static_cast<unsigned long long>(v));
 	return buf;
+}
+
+std::string with_pool_words(std::string_view cmdline, PoolRange pool)
+{
+	std::istringstream words{std::string(cmdline)};
+	std::string word, out;
+	while (words >> word) {
+		bool ours = word.rfind("pkram.pool=", 0) == 0;
+		if (word.rfind("memmap=", 0) == 0) {
+			auto dollar = word.find('$');
+			ours = dollar != std::string::npos &&
+			       std::strtoull(word.c_str() + dollar + 1, nullptr, 0) == pool.base;
+		}
+		if (!ours)
+			out += (out.empty() ? "" : " ") + word;
+	}
+	std::string size = size_arg(pool.size), base = hex(pool.base);
+	return out + (out.empty() ? "" : " ") + "memmap=" + size + "$" + base + " pkram.pool=" + size + "@" +
+	       base;
+}
+
+Status check_system_ram(const std::string &iomem, uint64_t start, uint64_t end)
+{
+	std::istringstream lines(iomem);
+	std::string line;
+	uint64_t covered = start;
+	// Top-level entries (no indent) are sorted by address.
+	while (std::getline(lines, line) && covered < end) {
+		if (line.empty() || line[0] == ' ')
+			continue;
+		auto dash = line.find('-'), colon = line.find(" : ");
+		if (dash == std::string::npos || colon == std::string::npos ||
+		    line.compare(colon + 3, std::string::npos, "System RAM") != 0)
+			continue;
+		uint64_t lo = std::strtoull(line.c_str(), nullptr, 16);
+		uint64_t hi = std::strtoull(line.c_str() + dash + 1, nullptr, 16) + 1;
+		if (lo <= covered && hi > covered)
+			covered = hi;
+	}
+	if (covered < end)
+		return make_error(ERANGE, "the range " + hex(start) + "-" + hex(end - 1) +
+						  " is not all System RAM in /proc/iomem (from " +
+						  hex(covered) + " it is not)");
+	return {};
 }
 
 std::vector<std::string> kexec_load_argv(const std::string &kernel, const std::string &initrd,

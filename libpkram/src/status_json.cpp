@@ -14,6 +14,7 @@ std::string status_json(const PoolStatus &st, const std::vector<NodeInfo> &nodes
 		     {"free_bytes", st.free_bytes},
 		     {"lent_bytes", st.lent_bytes},
 		     {"lend_block_bytes", st.lend_block_bytes},
+		     {"next_pool_bytes", st.next_pool_bytes},
 		     {"generation", st.generation},
 		     {"restored_nodes", st.restored_nodes},
 		     {"rejected_nodes", st.rejected_nodes},

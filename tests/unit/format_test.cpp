@@ -84,6 +84,8 @@ class Pool {
 		pkram_fmt_super_update_crc(sb);
 	}
 
+	pkram_fmt_super *super(unsigned copy) { return pkram_fmt_super_copy(&pool_, copy); }
+
 	// A commit as the module makes it: the shadow, then the primary.
 	void commit(u64 token, const std::vector<u64> &heads)
 	{
@@ -323,18 +325,42 @@ TEST(Format, DamagedSuperblockIsRejected)
 	pkram_fmt_super_update_crc(sb);
 	p.found(0x1234, -EINVAL);
 	sb->pool_size /= 2;
-	for (u32 version : {0u, PKRAM_FMT_VERSION + 1u}) {
+	for (u32 version : {0u, PKRAM_FMT_VERSION_MAX + 1u}) {
 		sb->version = version;
 		pkram_fmt_super_update_crc(sb);
 		p.found(0x1234, -EPROTO);
 	}
 }
 
+// A resize recorded for the next kernel (format 4): the pool is restored at
+// the recorded size as well as at its own, and at no other; before format 4
+// the field is reserved.
+TEST(Format, ARecordedResizeIsRestoredAtEitherSize)
+{
+	Pool p;
+	p.write_super(0, 0x1234, {}, PKRAM_FMT_VERSION_RESIZED);
+	pkram_fmt_super *sb = p.super(0);
+	const u64 size = sb->pool_size;
+	sb->next_pool_size = size;
+	sb->pool_size = size * 2; // the kernel before had a pool twice this size
+	pkram_fmt_super_update_crc(sb);
+	ASSERT_NE(nullptr, p.found(0x1234));
+	sb->next_pool_size = size / 2;
+	pkram_fmt_super_update_crc(sb);
+	p.found(0x1234, -EINVAL);
+	sb->pool_size = size;
+	pkram_fmt_super_update_crc(sb);
+	ASSERT_NE(nullptr, p.found(0x1234)) << "its own size still restores";
+	sb->version = PKRAM_FMT_VERSION;
+	pkram_fmt_super_update_crc(sb);
+	p.found(0x1234, -EBADMSG);
+}
+
 // Pools of every older version are still restored, and a version 2 shadow
 // (written by the module before names grew) still stands in for its primary.
 TEST(Format, OlderVersionsAreRestored)
 {
-	for (u32 version = PKRAM_FMT_VERSION_UNSHADOWED; version <= PKRAM_FMT_VERSION; version++) {
+	for (u32 version = PKRAM_FMT_VERSION_UNSHADOWED; version <= PKRAM_FMT_VERSION_MAX; version++) {
 		Pool p;
 		p.write_super(0, 0x1234, {}, version);
 		const pkram_fmt_super *sb = p.found(0x1234);

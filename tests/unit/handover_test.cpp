@@ -48,3 +48,34 @@ TEST(Handover, MissingTokenFileSaysWhy)
 	ASSERT_FALSE(token.ok());
 	EXPECT_NE(std::string::npos, token.error().message.find("module loaded"));
 }
+
+TEST(Handover, AResizedPoolReplacesItsOwnWordsOnly)
+{
+	// Another memmap= (emulated pmem) stays; the pool's own words change.
+	EXPECT_EQ("console=ttyS0 memmap=1G!0x220000000 pkram.handover=0x1 memmap=768M$0x100000000 "
+		  "pkram.pool=768M@0x100000000",
+		  pkram::with_pool_words("console=ttyS0 memmap=1G$0x100000000 memmap=1G!0x220000000 "
+					 "pkram.pool=1G@0x100000000 pkram.handover=0x1",
+					 {0x100000000, 768 << 20}));
+	EXPECT_EQ("memmap=2G$0x100000000 pkram.pool=2G@0x100000000",
+		  pkram::with_pool_words("", {0x100000000, 2ull << 30}));
+}
+
+TEST(Handover, APoolGrowsOnlyIntoSystemRam)
+{
+	const std::string iomem = "00000000-00000fff : Reserved\n"
+				  "00001000-0009fbff : System RAM\n"
+				  "00100000-bffdffff : System RAM\n"
+				  "  01000000-01ffffff : Kernel code\n"
+				  "100000000-12fffffff : Reserved\n"
+				  "  100000000-12fffffff : pkram\n"
+				  "130000000-13fffffff : System RAM\n"
+				  "140000000-147ffffff : System RAM (pkram)\n";
+	EXPECT_TRUE(pkram::check_system_ram(iomem, 0x130000000, 0x140000000).ok());
+	EXPECT_TRUE(pkram::check_system_ram(iomem, 0x200000, 0x300000).ok());
+	auto past = pkram::check_system_ram(iomem, 0x130000000, 0x148000000);
+	ASSERT_FALSE(past.ok());
+	EXPECT_NE(std::string::npos, past.error().message.find("from 0x140000000 it is not"))
+		<< past.error().message;
+	EXPECT_FALSE(pkram::check_system_ram(iomem, 0x12f000000, 0x131000000).ok());
+}

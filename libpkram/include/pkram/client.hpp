@@ -48,6 +48,8 @@ struct PoolStatus {
 	// memory block; 0 when this module or kernel cannot lend).
 	uint64_t lent_bytes = 0;
 	uint64_t lend_block_bytes = 0;
+	// The next kernel's pool size when a resize is recorded, else 0.
+	uint64_t next_pool_bytes = 0;
 };
 
 struct AdoptReport {
@@ -157,6 +159,9 @@ class Device {
 	// Takes lent blocks back until bytes more are free (0: all); the bytes
 	// taken back, or why a block could not be (with what came back before).
 	Result<uint64_t> reclaim(uint64_t bytes);
+	// Records the next kernel's pool size (same base); refused, naming the
+	// smallest size that holds every node, when data would fall outside.
+	Status resize_next(uint64_t bytes);
 	Result<Node> create_node(std::string_view name);
 	// write: make a sealed or restored node writable again (it must be
 	// sealed again to be handed over).

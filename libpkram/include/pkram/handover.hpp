@@ -33,6 +33,15 @@ struct PoolRange {
 Result<PoolRange> parse_pool_range(std::string_view text);
 Result<PoolRange> read_pool_range(const std::string &path = pool_sysfs);
 
+// cmdline with the pool's words for a pool at `pool`: memmap=SIZE$BASE and
+// pkram.pool=SIZE@BASE, in place of any pkram.pool= and of the memmap= that
+// names the same base (a resized pool for the next kernel).
+std::string with_pool_words(std::string_view cmdline, PoolRange pool);
+
+// Whether [start, end) lies wholly in the plain System RAM of an iomem
+// listing (/proc/iomem): where a pool may grow for the next kernel.
+Status check_system_ram(const std::string &iomem, uint64_t start, uint64_t end);
+
 enum class KexecSyscall {
 	file, // kexec_file_load (kexec -s): the kernel never places segments in the pool
 	load, // kexec_load (kexec -l): kexec-tools plans from /sys/firmware/memmap,

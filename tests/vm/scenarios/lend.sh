@@ -4,7 +4,8 @@
 # migrating the system's pages out, checksummed before and after. A reclaim
 # that cannot finish in time fails the write with ENOSPC and loses nothing.
 # Sealed nodes survive a kexec made while memory is lent, and kexec -s places
-# no segment in lent memory.
+# no segment in lent memory. Then the pool is shrunk for the next kernel
+# around the nodes (never below them), and grown back.
 # PKRAM-VM-MEM: 4G
 # PKRAM-VM-POOL: 1G$0x100000000
 # PKRAM-VM-CORE: yes
@@ -50,6 +51,15 @@ while not os.path.exists("/tmp/anon.check"):
 open("/tmp/anon.after", "w").write(hashlib.md5(buf).hexdigest())
 ' &
 	while [[ ! -s /tmp/anon.before ]]; do sleep 0.2; done
+}
+
+# check_restored MIB: both nodes back, with their data, in a pool of MIB.
+check_restored() {
+	pk_expect_eq "the pool is $1 MiB" $(($1 << 20)) "$(pool bytes)"
+	pk_expect_eq "both nodes are restored" "grow:restored keep:restored" \
+		"$(pk_cli ls --json | jq -r '[.nodes[] | "\(.name):\(.state)"] | sort | join(" ")')"
+	pk_check "keep's data matches its checksums" pk_cli verify keep
+	pk_expect_eq "grow has its data" "$(cat "$PKRAM_RESULTS/grow.md5")" "$(pk_cli cat grow data | md5sum)"
 }
 
 stage_1() {
@@ -124,10 +134,7 @@ stage_1() {
 
 stage_2() {
 	pk_load_module
-	pk_expect_eq "both nodes are restored" "grow:restored keep:restored" \
-		"$(pk_cli ls --json | jq -r '[.nodes[] | "\(.name):\(.state)"] | sort | join(" ")')"
-	pk_check "keep's data matches its checksums" pk_cli verify keep
-	pk_expect_eq "grow has its data" "$(cat "$PKRAM_RESULTS/grow.md5")" "$(pk_cli cat grow data | md5sum)"
+	check_restored 1024
 	pk_expect_eq "nothing is lent in the new kernel" 0 "$(pool lent_bytes)"
 
 	# Lend again, then take everything back by hand.
@@ -136,6 +143,33 @@ stage_2() {
 	pk_cli reclaim
 	pk_expect_eq "pkram-cli reclaim takes all of it back" 0 "$(pool lent_bytes)"
 	pk_expect_eq "no driver-managed RAM is left" 0 "$(grep -c 'System RAM (pkram)' /proc/iomem || true)"
+	local token
+	token=$(cat /sys/kernel/pkram/handover)
 	pk_check "the module unloads once nothing is lent" rmmod pkram
+	pk_load_module "handover=$token"
+
+	# The next kernel's pool, shrunk around the nodes: never below the data.
+	pk_expect_fail "a pool too small for the nodes is refused" \
+		"nodes lie up to [0-9]+M from the pool's base, and data never moves" \
+		pk_cli kexec --kernel "$PKRAM_VM/vmlinuz" --pool-size 256M
+	pk_expect_fail "growing needs kexec_load's window" "growing the pool needs --syscall load" \
+		pk_cli kexec --kernel "$PKRAM_VM/vmlinuz" --pool-size 2G
+	pk_cli_kexec 3 --pool-size 768M
+}
+
+# Restored in a 768 MiB pool; then grown back to 1 GiB (kexec_load, its
+# segments kept out of the grown pool).
+stage_3() {
+	pk_check "this kernel's pool is 768 MiB" grep -qF "memmap=768M\$0x100000000 pkram.pool=768M@0x100000000" /proc/cmdline
+	pk_load_module
+	check_restored 768
+	pk_expect_fail "a pool cannot grow past the RAM it grows into" "is not all System RAM" \
+		pk_cli kexec --kernel "$PKRAM_VM/vmlinuz" --syscall load --pool-size 2G
+	pk_cli_kexec 4 --syscall load --pool-size 1G
+}
+
+stage_4() {
+	pk_load_module
+	check_restored 1024
 	pk_pass
 }

@@ -96,7 +96,8 @@
 
 /*
  * 2: POOL_ADOPT, POOL_DISCARD, status.stale_*; 3: object names to 4095 bytes;
- * 4: POOL_LEND, POOL_RECLAIM, status.lent_bytes and lend_block_bytes
+ * 4: POOL_LEND, POOL_RECLAIM, POOL_RESIZE, status.lent_bytes,
+ *    lend_block_bytes and next_pool_bytes
  */
 #define PKRAM_ABI_VERSION	4
 
@@ -139,6 +140,7 @@ struct pkram_pool_status {
 	__u32 reserved;
 	__u64 lent_bytes;	/* lent to the system (ABI 4) */
 	__u64 lend_block_bytes;	/* what is lent at a time: a memory block; 0: lending unsupported */
+	__u64 next_pool_bytes;	/* the next kernel's pool size (POOL_RESIZE); 0: the same */
 };
 
 /*
@@ -159,6 +161,23 @@ struct pkram_pool_lend {
 	__u64 keep_bytes;	/* in */
 	__u64 lent_bytes;	/* out: lent by this call */
 	__u64 block_bytes;	/* out: the memory block size */
+};
+
+/*
+ * PKRAM_IOC_POOL_RESIZE: on /dev/pkram. Records next_bytes (a multiple of
+ * 2 MiB) as the size of the next kernel's pool, at the same base: its
+ * module then restores this pool at that size too (boot it with
+ * memmap=NEXT$BASE pkram.pool=NEXT@BASE). Data never moves, so a smaller
+ * size must hold every page in use: ERANGE otherwise, with min_bytes the
+ * smallest that does. A later seal that puts pages beyond a smaller size
+ * cancels the resize (kernel log). next_bytes equal to the pool's size
+ * cancels it too. ESTALE while a stale pool is held.
+ */
+struct pkram_pool_resize {
+	__u32 size;
+	__u32 flags;		/* must be 0 */
+	__u64 next_bytes;	/* in */
+	__u64 min_bytes;	/* out */
 };
 
 /*
@@ -347,6 +366,7 @@ struct pkram_obj_truncate {
 #define PKRAM_IOC_POOL_DISCARD	_IO(PKRAM_IOC_MAGIC, 0x06)
 #define PKRAM_IOC_POOL_LEND	_IO(PKRAM_IOC_MAGIC, 0x07)
 #define PKRAM_IOC_POOL_RECLAIM	_IO(PKRAM_IOC_MAGIC, 0x08)
+#define PKRAM_IOC_POOL_RESIZE	_IO(PKRAM_IOC_MAGIC, 0x09)
 #define PKRAM_IOC_NODE_INFO	_IO(PKRAM_IOC_MAGIC, 0x10)
 #define PKRAM_IOC_NODE_SEAL	_IO(PKRAM_IOC_MAGIC, 0x11)
 #define PKRAM_IOC_OBJ_OPEN	_IO(PKRAM_IOC_MAGIC, 0x12)
