@@ -424,36 +424,41 @@ static int ioc_pool_lend(struct pkram_ioc_ctx *ctx, void *argp)
 	return ret ? ret : reply(ctx, arg);
 }
 
+/* Copies the result back even when the call failed: ret, or the copy's error. */
+static int reply_also_on_error(struct pkram_ioc_ctx *ctx, void *arg, int ret)
+{
+	int copied = reply(ctx, arg);
+
+	return ret ? ret : copied;
+}
+
 /* What came back is told even when a block could not be taken back. */
 static int ioc_pool_reclaim(struct pkram_ioc_ctx *ctx, void *argp)
 {
 	struct pkram_pool_reclaim *arg = argp;
-	int ret, copied;
 
 	if (arg->flags || arg->reclaimed_bytes)
 		return -EINVAL;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	ret = pkram_reclaim(pkram_pool, arg->bytes, &arg->reclaimed_bytes);
-	copied = reply(ctx, arg);
-	return ret ? ret : copied;
+	return reply_also_on_error(ctx, arg,
+				   pkram_reclaim(pkram_pool, arg->bytes,
+						 &arg->reclaimed_bytes));
 }
 
 /* The smallest size that holds every node is told when next_bytes does not. */
 static int ioc_pool_resize(struct pkram_ioc_ctx *ctx, void *argp)
 {
 	struct pkram_pool_resize *arg = argp;
-	int ret, copied;
 
 	if (arg->flags || arg->min_bytes)
 		return -EINVAL;
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	ret = pkram_pool_resize_next(pkram_pool, arg->next_bytes, &arg->min_bytes);
-	if (ret && ret != -ERANGE)
-		return ret;
-	copied = reply(ctx, arg);
-	return ret ? ret : copied;
+	return reply_also_on_error(ctx, arg,
+				   pkram_pool_resize_next(pkram_pool,
+							  arg->next_bytes,
+							  &arg->min_bytes));
 }
 
 static int ioc_pool_adopt(struct pkram_ioc_ctx *ctx, void *argp)
