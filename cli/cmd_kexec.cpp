@@ -27,14 +27,6 @@ struct KexecArgs {
 	std::string pool_size;
 };
 
-std::string read_file(const std::string &path)
-{
-	std::ifstream in(path);
-	std::stringstream text;
-	text << in.rdbuf();
-	return text.str();
-}
-
 // --pool-size: the next kernel's pool, recorded with the module, and the
 // command-line words for it. A pool grows into RAM this kernel uses, where
 // kexec_file_load could put the next kernel: growing takes kexec_load with
@@ -47,26 +39,15 @@ Result<PoolRange> resize_for_next(const std::string &size, KexecSyscall syscall,
 	auto range = read_pool_range();
 	if (!range)
 		return range.error();
-	PoolRange next{range->base, *bytes};
-	if (next.size > range->size) {
-		if (syscall == KexecSyscall::file)
-			return make_error(EINVAL,
-					  "growing the pool needs --syscall load: kexec_file_load may "
+	if (*bytes > range->size && syscall == KexecSyscall::file)
+		return make_error(EINVAL, "growing the pool needs --syscall load: kexec_file_load may "
 					  "place the next kernel in the RAM the pool grows into");
-		if (auto s = check_system_ram(read_file("/proc/iomem"), range->base + range->size,
-					      next.base + next.size);
-		    !s)
-			return make_error(s.error().errnum, "the pool cannot grow to " + size_arg(next.size) +
-								    ": " + s.error().message);
-	}
 	if (dry_run)
-		return next;
+		return PoolRange{range->base, *bytes};
 	auto dev = Device::open();
 	if (!dev)
 		return dev.error();
-	if (auto s = dev->resize_next(next.size); !s)
-		return s.error();
-	return next;
+	return resize_next_pool(*dev, *bytes);
 }
 
 std::string shell_quote(const std::string &s)

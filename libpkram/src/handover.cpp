@@ -95,9 +95,28 @@ std::string with_pool_words(std::string_view cmdline, PoolRange pool)
 		if (!ours)
 			out += (out.empty() ? "" : " ") + word;
 	}
-	std::string size = size_arg(pool.size), base = hex(pool.base);
-	return out + (out.empty() ? "" : " ") + "memmap=" + size + "$" + base + " pkram.pool=" + size + "@" +
-	       base;
+	PoolPlan plan = plan_at(pool.base, pool.size);
+	return out + (out.empty() ? "" : " ") + plan.memmap_arg + " " + plan.pool_arg;
+}
+
+Result<PoolRange> resize_next_pool(Device &dev, uint64_t bytes, const std::string &iomem_path)
+{
+	std::ifstream in(iomem_path);
+	std::stringstream iomem;
+	iomem << in.rdbuf();
+	auto st = dev.status();
+	if (!st)
+		return st.error();
+	PoolRange next{st->pool_base, bytes};
+	if (bytes > st->pool_bytes)
+		if (auto s = check_system_ram(iomem.str(), st->pool_base + st->pool_bytes,
+					      next.base + next.size);
+		    !s)
+			return make_error(s.error().errnum, "the pool cannot grow to " + size_arg(bytes) +
+								    ": " + s.error().message);
+	if (auto s = dev.resize_next(bytes); !s)
+		return s.error();
+	return next;
 }
 
 Status check_system_ram(const std::string &iomem, uint64_t start, uint64_t end)

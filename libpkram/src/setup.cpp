@@ -146,10 +146,17 @@ Result<PoolPlan> plan_pool(const std::vector<MemRange> &map, uint64_t size)
 						  " away from the first GiB and the top 256 MiB below 4 GiB "
 						  "(largest range: " +
 						  size_arg(align_down(largest, MiB)) + ")");
-	PoolPlan p = *best;
-	p.memmap_arg = "memmap=" + size_arg(size) + "$" + hex(p.base);
-	p.pool_arg = "pkram.pool=" + size_arg(size) + "@" + hex(p.base);
-	p.grub_words = "memmap=" + size_arg(size) + "\\\\\\$" + hex(p.base) + " " + p.pool_arg;
+	PoolPlan p = plan_at(best->base, size);
+	p.ram = best->ram;
+	return p;
+}
+
+PoolPlan plan_at(uint64_t base, uint64_t size)
+{
+	PoolPlan p{base, size, {}, {}, {}, {}};
+	p.memmap_arg = "memmap=" + size_arg(size) + "$" + hex(base);
+	p.pool_arg = "pkram.pool=" + size_arg(size) + "@" + hex(base);
+	p.grub_words = "memmap=" + size_arg(size) + "\\\\\\$" + hex(base) + " " + p.pool_arg;
 	return p;
 }
 

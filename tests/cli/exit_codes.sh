@@ -39,6 +39,7 @@ expect 0 'memmap=64M\$0x47c000000 pkram.pool=64M@0x47c000000' setup --size 64M -
 expect 0 '"base": 19260243968' --json setup --size 64M --memmap "$here/memmap"
 expect 1 "more than half" setup --size 16G --memmap "$here/memmap"
 expect 1 "'12Q' is not a size" lend --keep 12Q
+expect 1 "open /nonexistent/pkram" --device /nonexistent/pkram setup --size 1G --resize
 expect 1 "SIZE must not be 0 \(leave it out for all\)" reclaim 0
 for sub in status ls info cat seal verify free create put save restore kexec setup lend reclaim; do
 	expect 0 "Usage: .*$sub" "$sub" --help

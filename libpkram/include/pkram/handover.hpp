@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pkram/client.hpp"
 #include "pkram/result.hpp"
 
 namespace pkram {
@@ -41,6 +42,12 @@ std::string with_pool_words(std::string_view cmdline, PoolRange pool);
 // Whether [start, end) lies wholly in the plain System RAM of an iomem
 // listing (/proc/iomem): where a pool may grow for the next kernel.
 Status check_system_ram(const std::string &iomem, uint64_t start, uint64_t end);
+
+// Records bytes as the next kernel's pool size with the module (the same
+// base; a larger pool only into System RAM of the iomem listing); the next
+// pool's range.
+Result<PoolRange> resize_next_pool(Device &dev, uint64_t bytes,
+				   const std::string &iomem_path = "/proc/iomem");
 
 enum class KexecSyscall {
 	file, // kexec_file_load (kexec -s): the kernel never places segments in the pool

@@ -34,6 +34,9 @@ struct PoolPlan {
 // segments) and its bottom 1 GiB alone. Explains why when nothing fits.
 Result<PoolPlan> plan_pool(const std::vector<MemRange> &map, uint64_t size);
 
+// The boot parameters of a pool at base (ram left empty).
+PoolPlan plan_at(uint64_t base, uint64_t size);
+
 // "4G", "256M", "1536K": the largest unit that divides exactly.
 std::string size_arg(uint64_t bytes);
 // Parses "4G", "512M", "1048576" (binary units).

@@ -165,6 +165,12 @@ stage_3() {
 	check_restored 768
 	pk_expect_fail "a pool cannot grow past the RAM it grows into" "is not all System RAM" \
 		pk_cli kexec --kernel "$PKRAM_VM/vmlinuz" --syscall load --pool-size 2G
+	# For cold boots: the same base's words, and the size recorded.
+	local words
+	words=$(pk_cli setup --size 1G --resize)
+	pk_check "setup --resize prints the pool's words at its base" \
+		grep -qF "memmap=1G\$0x100000000 pkram.pool=1G@0x100000000" <<<"$words"
+	pk_expect_eq "and records the size" $((1 << 30)) "$(pool next_pool_bytes)"
 	pk_cli_kexec 4 --syscall load --pool-size 1G
 }
 
