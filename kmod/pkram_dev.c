@@ -387,9 +387,7 @@ static int ioc_pool_status(struct pkram_ioc_ctx *ctx, void *argp)
 
 	mutex_lock(&pool->lock);
 	arg->abi_version = PKRAM_ABI_VERSION;
-	arg->format_version = !pool->shadowed ? PKRAM_FMT_VERSION_UNSHADOWED :
-			      pool->next_size ? PKRAM_FMT_VERSION_RESIZED :
-						PKRAM_FMT_VERSION;
+	arg->format_version = pkram_pool_fmt_version(pool);
 	arg->next_pool_bytes = pool->next_size;
 	arg->nr_nodes = pool->nr_nodes;
 	arg->pool_base = pool->base;

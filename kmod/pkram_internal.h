@@ -126,6 +126,7 @@ static inline void *pkram_page_addr(struct pkram_pool *pool, u64 pool_page)
 }
 
 /* pkram_pool.c: the module, the pool and its superblock */
+u32 pkram_pool_fmt_version(struct pkram_pool *pool);
 void pkram_super_commit(struct pkram_pool *pool);
 int pkram_pool_resize_next(struct pkram_pool *pool, u64 bytes, u64 *min_bytes);
 int pkram_pool_adopt(struct pkram_pool *pool, struct pkram_pool_adopt *out);

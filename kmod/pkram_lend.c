@@ -352,7 +352,7 @@ u64 pkram_lend_block_bytes(struct pkram_pool *pool)
  */
 int pkram_lend_init(struct pkram_pool *pool)
 {
-	u64 block = memory_block_size_bytes(), first, last;
+	u64 block = memory_block_size_bytes(), first, last, nr;
 	struct pkram_lend *l;
 
 	if (!IS_ENABLED(CONFIG_MEMORY_HOTREMOVE))
@@ -366,14 +366,14 @@ int pkram_lend_init(struct pkram_pool *pool)
 	}
 	first = round_up(pool->base, block);
 	last = round_down(pool->base + pool->size, block);
-	l = kvzalloc(struct_size(l, state, last > first ? (last - first) / block : 0),
-		     GFP_KERNEL);
+	nr = last > first ? (last - first) / block : 0;
+	l = kvzalloc(struct_size(l, state, nr), GFP_KERNEL);
 	if (!l)
 		return -ENOMEM;
 	mutex_init(&l->lock);
 	l->unit_pages = block >> PKRAM_FMT_PAGE_SHIFT;
 	l->first_page = (first - pool->base) >> PKRAM_FMT_PAGE_SHIFT;
-	l->nr_units = last > first ? (last - first) / block : 0;
+	l->nr_units = nr;
 	pool->lend = l;
 	return 0;
 }

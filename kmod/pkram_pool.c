@@ -71,6 +71,14 @@ u32 pkram_fmt_crc32c_raw(u32 crc, const void *data, size_t len)
 	return crc;
 }
 
+/* The format version the next superblock commit writes. */
+u32 pkram_pool_fmt_version(struct pkram_pool *pool)
+{
+	if (!pool->shadowed)
+		return PKRAM_FMT_VERSION_UNSHADOWED;
+	return pool->next_size ? PKRAM_FMT_VERSION_RESIZED : PKRAM_FMT_VERSION;
+}
+
 /*
  * Writes the superblock: every node with metadata in the pool is handed over.
  * The shadow first, whole, then the primary, so a kexec in the middle leaves
@@ -100,9 +108,7 @@ void pkram_super_commit(struct pkram_pool *pool)
 		pool->next_size = 0;
 	}
 	pkram_fmt_super_init(sb, pool->size, pool->token, pool->generation,
-			     !pool->shadowed ? PKRAM_FMT_VERSION_UNSHADOWED :
-			     pool->next_size ? PKRAM_FMT_VERSION_RESIZED :
-					       PKRAM_FMT_VERSION);
+			     pkram_pool_fmt_version(pool));
 	sb->next_pool_size = pool->next_size;
 	list_for_each_entry(node, &pool->nodes, list) {
 		/* A seal publishes its head under the node's lock only. */
