@@ -130,21 +130,22 @@ void pkram_super_commit(struct pkram_pool *pool)
  * The size the next kernel's pool will have (pkram-cli kexec --pool-size):
  * at the same base, so the superblock stays where the next kernel looks,
  * and holding every page in use, so no data moves. 0 or -errno; *min_bytes
- * is the smallest size that holds them.
+ * is the smallest size that holds them and is a pool the next module loads.
  */
 int pkram_pool_resize_next(struct pkram_pool *pool, u64 bytes, u64 *min_bytes)
 {
 	int ret = 0;
 
-	if (!bytes || !IS_ALIGNED(bytes, PKRAM_FMT_HUGE_PAGES << PKRAM_FMT_PAGE_SHIFT))
+	if (!bytes || !IS_ALIGNED(bytes, PKRAM_CHUNK_BYTES))
 		return -EINVAL;
 	mutex_lock(&pool->lock);
 	if (pool->stale_held) {
 		ret = -ESTALE;
 		goto out;
 	}
-	*min_bytes = round_up(pkram_alloc_high_water(pool),
-			      PKRAM_FMT_HUGE_PAGES << PKRAM_FMT_PAGE_SHIFT);
+	/* The next module refuses a pool below PKRAM_MIN_POOL (check_pool_range). */
+	*min_bytes = max(round_up(pkram_alloc_high_water(pool), PKRAM_CHUNK_BYTES),
+			 PKRAM_MIN_POOL);
 	if (bytes < *min_bytes) {
 		ret = -ERANGE;
 		goto out;

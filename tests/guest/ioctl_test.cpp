@@ -93,6 +93,29 @@ TEST_F(Pkram, StatusReportsVersionsAndPool)
 	EXPECT_EQ(st->pool_bytes, st->used_bytes + st->free_bytes + st->lent_bytes);
 }
 
+// A resize for the next kernel is itself a pool the next module accepts: a
+// nonzero multiple of 2 MiB, and at least the 4 MiB a pool needs (its
+// superblock's chunk and one data chunk), even when the nodes need less.
+TEST_F(Pkram, ResizeForTheNextKernelIsAPoolTheNextModuleLoads)
+{
+	pkram_pool_resize r{};
+	r.size = sizeof(r);
+	r.next_bytes = 3 << 20;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_RESIZE, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.next_bytes = 2 << 20;
+	EXPECT_EQ(-1, ioctl(fd_, PKRAM_IOC_POOL_RESIZE, &r)) << "a 2 MiB pool is refused at load";
+	EXPECT_EQ(ERANGE, errno);
+	EXPECT_GE(r.min_bytes, 4u << 20);
+	auto st = dev_->status();
+	ASSERT_TRUE(st.ok());
+	EXPECT_EQ(0u, st->next_pool_bytes);
+	ASSERT_TRUE(dev_->resize_next(st->pool_bytes / 2).ok());
+	EXPECT_EQ(st->pool_bytes / 2, dev_->status()->next_pool_bytes);
+	ASSERT_TRUE(dev_->resize_next(st->pool_bytes).ok()) << "its own size cancels";
+	EXPECT_EQ(0u, dev_->status()->next_pool_bytes);
+}
+
 // Adopt and discard act on a held stale pool only (stale_pool and handover
 // scenarios hold one); a fresh pool holds none.
 TEST_F(Pkram, AdoptAndDiscardNeedAStalePool)

@@ -169,7 +169,7 @@ struct pkram_pool_lend {
  * module then restores this pool at that size too (boot it with
  * memmap=NEXT$BASE pkram.pool=NEXT@BASE). Data never moves, so a smaller
  * size must hold every page in use: ERANGE otherwise, with min_bytes the
- * smallest that does. A later seal that puts pages beyond a smaller size
+ * smallest that does (and is a pool at all: 4 MiB at least). A later seal that puts pages beyond a smaller size
  * cancels the resize (kernel log). next_bytes equal to the pool's size
  * cancels it too. ESTALE while a stale pool is held.
  */
